@@ -1,0 +1,1 @@
+"""The FastAPI app: routers, schemas and auth. Domain rules live in services/."""

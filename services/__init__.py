@@ -1,0 +1,1 @@
+"""Domain logic and data access for Hazardtrack. Knows neither HTTP nor Celery."""

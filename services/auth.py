@@ -1,0 +1,299 @@
+"""Passwords (argon2), tokens (JWT access + revocable refresh), login limits, and users."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from services import audit
+from services.actors import ROLES, Actor
+from services.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from services.models import LoginFailure, RefreshToken, Unit, User
+from services.regions import contains, require_region
+from services.settings import get_settings
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        region_code=user.region_code,
+        unit_id=user.unit_id,
+    )
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def _issue(session: Session, user: User) -> dict[str, object]:
+    settings = get_settings()
+    now = datetime.now(UTC)
+    access_ttl = timedelta(minutes=settings.access_token_minutes)
+    access = jwt.encode(
+        {"sub": str(user.id), "ver": user.token_version, "typ": "access", "exp": now + access_ttl},
+        settings.secret_key,
+        algorithm=ALGORITHM,
+    )
+    refresh_id = uuid.uuid4()
+    expires = now + timedelta(days=settings.refresh_token_days)
+    session.add(RefreshToken(id=refresh_id, user_id=user.id, expires_at=expires))
+    refresh = jwt.encode(
+        {"sub": str(user.id), "jti": str(refresh_id), "typ": "refresh", "exp": expires},
+        settings.secret_key,
+        algorithm=ALGORITHM,
+    )
+    return {
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": int(access_ttl.total_seconds()),
+        "refresh_token": refresh,
+    }
+
+
+def _decode(token: str, typ: str) -> dict[str, object]:
+    try:
+        claims = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("invalid or expired token") from exc
+    if claims.get("typ") != typ:
+        raise Unauthorized("wrong kind of token")
+    return claims
+
+
+def user_from_access_token(session: Session, token: str) -> User:
+    claims = _decode(token, "access")
+    try:
+        user = session.get(User, uuid.UUID(str(claims["sub"])))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("invalid token") from exc
+    if user is None or not user.active or user.token_version != claims.get("ver"):
+        raise Unauthorized("invalid or revoked token")
+    return user
+
+
+def login(session: Session, *, username: str, password: str, address: str | None) -> dict:
+    """Check a password; failed attempts are limited per username and per address."""
+    settings = get_settings()
+    since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
+    failures = session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.at >= since, LoginFailure.username == username)
+    )
+    by_address = (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginFailure)
+            .where(LoginFailure.at >= since, LoginFailure.address == address)
+        )
+        if address
+        else 0
+    )
+    # An address may mistype a few names, so it gets a larger allowance than one username.
+    if failures >= settings.login_max_failures or by_address >= settings.login_max_failures * 4:
+        raise RateLimited("too many failed logins; try again later")
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if not ok or user is None or not user.active:
+        session.add(LoginFailure(username=username, address=address))
+        raise Unauthorized("wrong username or password")
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+    return _issue(session, user)
+
+
+def refresh(session: Session, *, refresh_token: str) -> dict:
+    """Rotate a refresh token: the old one is revoked, a new pair is issued."""
+    claims = _decode(refresh_token, "refresh")
+    try:
+        token_id = uuid.UUID(str(claims["jti"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("invalid token") from exc
+    # Revoke atomically so a token replayed twice at once yields only one new pair.
+    revoked = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(RefreshToken.user_id)
+    ).first()
+    if revoked is None:
+        raise Unauthorized("refresh token revoked or unknown")
+    user = session.get(User, revoked.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("user inactive")
+    return _issue(session, user)
+
+
+def revoke_sessions(session: Session, user: User) -> None:
+    """End every session of a user: access tokens by version, refresh tokens by revocation."""
+    user.token_version += 1
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+
+
+# --- users ----------------------------------------------------------------------------------
+
+# Who may create whom: admins anyone; county and township users the roles below them.
+_CREATABLE = {
+    "admin": set(ROLES),
+    "county": {"county", "township", "inspector", "unit"},
+    "township": {"township", "inspector", "unit"},
+}
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise Invalid(["body", "password"], "must be at least 8 characters")
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    region_code: str | None,
+    unit_id: uuid.UUID | None,
+) -> User:
+    if role not in ROLES:
+        raise Invalid(["body", "role"], f"must be one of {', '.join(ROLES)}")
+    if role not in _CREATABLE.get(actor.role, set()):
+        raise Forbidden(f"a {actor.role} user may not create {role} users")
+    _check_password(password)
+    if role == "admin":
+        if region_code or unit_id:
+            raise Invalid(["body", "region_code"], "an admin is bound to no region")
+    else:
+        if not region_code:
+            raise Invalid(["body", "region_code"], "is required for this role")
+        require_region(session, region_code, scope=actor.scope, field="region_code")
+    if role == "unit":
+        if unit_id is None:
+            raise Invalid(["body", "unit_id"], "is required for a unit user")
+        unit = session.get(Unit, unit_id)
+        if unit is None or not contains(actor.scope, unit.region_code):
+            raise Invalid(["body", "unit_id"], "unknown unit")
+        region_code = unit.region_code
+    elif unit_id is not None:
+        raise Invalid(["body", "unit_id"], "only unit users belong to a unit")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict("username already taken")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        region_code=region_code,
+        unit_id=unit_id,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        entity="user",
+        entity_id=user.id,
+        action="create",
+        changes={"username": username, "role": role, "region_code": region_code},
+    )
+    return user
+
+
+def get_user(session: Session, actor: Actor, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    visible = user is not None and (
+        actor.role == "admin"
+        or user.id == actor.user_id
+        or (
+            actor.role in ("county", "township")
+            and user.region_code is not None
+            and contains(actor.scope, user.region_code)
+        )
+    )
+    if not visible:
+        raise NotFound("user", user_id)
+    assert user is not None
+    return user
+
+
+def update_user(
+    session: Session,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    user = get_user(session, actor, user_id)
+    is_self = user.id == actor.user_id
+    if not is_self and actor.role not in ("admin", "county", "township"):
+        raise Forbidden("may not change other users")
+    if not is_self and user.role not in _CREATABLE.get(actor.role, set()):
+        raise Forbidden(f"a {actor.role} user may not change {user.role} users")
+    changes: dict[str, object] = {}
+    if active is not None and active != user.active:
+        if is_self and not active:
+            raise Invalid(["body", "active"], "you may not deactivate yourself")
+        user.active = active
+        changes["active"] = active
+        if not active:
+            revoke_sessions(session, user)
+    if password is not None:
+        _check_password(password)
+        user.password_hash = hash_password(password)
+        revoke_sessions(session, user)
+        changes["password"] = "changed"
+    if changes:
+        audit.record(
+            session, actor, entity="user", entity_id=user.id, action="update", changes=changes
+        )
+    return user
+
+
+def list_users_stmt(actor: Actor):
+    stmt = select(User)
+    if actor.role != "admin":
+        from services.regions import in_subtree
+
+        stmt = stmt.where(or_(in_subtree(User.region_code, actor.scope), User.id == actor.user_id))
+    return stmt
+
+
+def create_first_admin(session: Session, *, username: str, password: str) -> User:
+    """The CLI's bootstrap: an admin created by nobody."""
+    from services.actors import SYSTEM
+
+    return create_user(
+        session,
+        SYSTEM,
+        username=username,
+        password=password,
+        role="admin",
+        region_code=None,
+        unit_id=None,
+    )

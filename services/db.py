@@ -1,0 +1,86 @@
+"""Engine and sessions. One unit of work per request or task: services flush, the edge commits."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.settings import Settings, get_settings
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+_embedded = None
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept the plain `postgresql://` form of the contract and pick the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise ValueError("HAZARDTRACK_DATABASE_URL must be a postgresql:// URL")
+
+
+def embedded_database_url(settings: Settings) -> str:
+    """Start (or join) the embedded PostgreSQL under the data directory and return its URL."""
+    global _embedded
+    import pgserver  # imported late: only the embedded default needs it
+
+    pgdata = (settings.data_dir / "pgdata").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    if _embedded is None:
+        _embedded = pgserver.get_server(str(pgdata), cleanup_mode=None)
+    return _embedded.get_uri("postgres")
+
+
+def database_url(settings: Settings | None = None) -> str:
+    settings = settings or get_settings()
+    return settings.database_url or embedded_database_url(settings)
+
+
+def get_engine() -> Engine:
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is None:
+            _engine = create_engine(
+                sqlalchemy_url(database_url()),
+                pool_size=10,
+                max_overflow=20,
+                pool_pre_ping=True,  # survive a PostgreSQL restart without restarting us
+            )
+            _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+        return _engine
+
+
+def reset_engine() -> None:
+    """Forget the engine (tests and forked worker processes)."""
+    global _engine, _sessionmaker
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+        _sessionmaker = None
+
+
+def new_session() -> Session:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A session that commits once at the end, or rolls back on error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,35 @@
+"""Marks the figure buckets a write touched, in the write's own transaction (the outbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.models import MetricMark
+
+TOUCHED = "figures_touched"
+
+
+def touched(session: Session) -> bool:
+    """Whether this unit of work marked any bucket (read before commit, used after)."""
+    return bool(session.info.get(TOUCHED))
+
+
+def mark(session: Session, buckets: Iterable[tuple[str, date]]) -> None:
+    """Record (leaf region, local month) buckets whose figures must be recomputed."""
+    rows = [{"region_code": r, "month": m} for r, m in sorted(set(buckets))]
+    if not rows:
+        return
+    # The edge that commits this session reads the flag and wakes the worker after the commit.
+    session.info[TOUCHED] = True
+    stmt = insert(MetricMark).values(rows)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[MetricMark.region_code, MetricMark.month],
+            set_={"marked_at": func.now()},
+        )
+    )

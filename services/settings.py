@@ -1,0 +1,71 @@
+"""One typed settings object, read from HAZARDTRACK_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HAZARDTRACK_", extra="ignore")
+
+    env: str = "development"
+    database_url: str | None = None  # unset: embedded PostgreSQL under data_dir
+    broker_url: str | None = None  # unset: a filesystem broker under data_dir
+    secret_key: str = DEFAULT_SECRET
+    data_dir: Path = Path(".data")
+    timezone: str = "Asia/Shanghai"
+    report_deadline_day: int = 15
+    access_token_minutes: int = 30
+    refresh_token_days: int = 30
+    photo_max_bytes: int = 10 * 1024 * 1024
+    body_max_bytes: int = 20 * 1024 * 1024
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    # How long the API waits before the debounced recompute runs; writes within it share one task.
+    recompute_debounce_seconds: float = 0.3
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, v: str) -> str:
+        if v not in ("development", "production", "test"):
+            raise ValueError("must be development, production or test")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        ZoneInfo(v)  # raises for an unknown zone
+        return v
+
+    @field_validator("report_deadline_day")
+    @classmethod
+    def _day_in_month(cls, v: int) -> int:
+        if not 1 <= v <= 28:
+            raise ValueError("must be a day from 1 to 28")
+        return v
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.env == "production" and (
+            not self.secret_key or self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "HAZARDTRACK_SECRET_KEY must be set to a random value of 32+ characters in production"
+            )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

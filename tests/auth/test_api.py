@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from tests.builders import COUNTY, TOWN_A, TOWN_B, login_as, make_region_tree, make_user, token
+
+
+def test_login_refresh_and_me(client):
+    make_region_tree()
+    make_user("zhang", "township", TOWN_A)
+    r = client.post("/api/v1/auth/token", data={"username": "zhang", "password": "correct-horse-1"})
+    assert r.status_code == 200
+    pair = r.json()
+    assert pair["token_type"] == "bearer" and pair["expires_in"] > 0
+    me = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
+    assert me.json()["username"] == "zhang" and me.json()["region_code"] == TOWN_A
+
+    again = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 200
+    # A refresh token is single-use: the rotation revoked it.
+    replay = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert replay.status_code == 401
+
+
+def test_no_token_is_401_and_bad_token_is_401(client):
+    assert client.get("/api/v1/users/me").status_code == 401
+    r = client.get("/api/v1/users/me", headers={"Authorization": "Bearer nonsense"})
+    assert r.status_code == 401
+
+
+def test_failed_logins_are_limited_per_username(client):
+    make_region_tree()
+    make_user("li", "inspector", TOWN_A)
+    for _ in range(5):
+        r = client.post("/api/v1/auth/token", data={"username": "li", "password": "wrong-pass"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/token", data={"username": "li", "password": "correct-horse-1"})
+    assert r.status_code == 429
+
+
+def test_deactivating_a_user_ends_its_sessions(client):
+    make_region_tree()
+    admin = login_as(client, "township", TOWN_A)
+    uid = make_user("wang", "inspector", TOWN_A)
+    r = client.post("/api/v1/auth/token", data={"username": "wang", "password": "correct-horse-1"})
+    pair = r.json()
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{uid}", json={"active": False}, headers=admin).status_code
+        == 200
+    )
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        ).status_code
+        == 401
+    )
+
+
+def test_user_creation_rules(client):
+    make_region_tree()
+    county = login_as(client, "county", COUNTY)
+    town_a = login_as(client, "township", TOWN_A)
+    inspector = login_as(client, "inspector", TOWN_A)
+    body = {
+        "username": "new1",
+        "password": "long-enough-1",
+        "role": "inspector",
+        "region_code": TOWN_A,
+    }
+    assert client.post("/api/v1/users", json=body, headers=county).status_code == 201
+    # A township may not create users in another township (an unknown region to it).
+    body_b = {**body, "username": "new2", "region_code": TOWN_B}
+    r = client.post("/api/v1/users", json=body_b, headers=town_a)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "region_code"]
+    # Inspectors may not create users at all; townships may not create county users.
+    assert (
+        client.post("/api/v1/users", json={**body, "username": "n3"}, headers=inspector).status_code
+        == 403
+    )
+    r = client.post(
+        "/api/v1/users", json={**body, "username": "n4", "role": "county"}, headers=town_a
+    )
+    assert r.status_code == 403
+    assert client.post("/api/v1/users", json=body, headers=county).status_code == 409  # same name
+    r = client.post("/api/v1/users", json={**body, "username": "n5", "extra": 1}, headers=county)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "extra"]
+
+
+def test_password_is_argon2_hashed(client, session):
+    from services.models import User
+
+    make_region_tree()
+    make_user("hash", "inspector", TOWN_A)
+    user = session.query(User).filter_by(username="hash").one()
+    assert user.password_hash.startswith("$argon2")
+    token(client, "hash")

@@ -1,0 +1,1 @@
+"""The Celery worker and beat schedule that compute and freeze the figures."""
