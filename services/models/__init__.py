@@ -5,6 +5,7 @@ from services.models.base import Base
 from services.models.campaigns import Campaign
 from services.models.hazards import Hazard, HazardEvent, Photo
 from services.models.inspections import Inspection
+from services.models.metrics import FrozenQuarter, FrozenRoster, MetricCell, TaskRun
 from services.models.outbox import MetricMark
 from services.models.reference import HazardCategory, UnitKind
 from services.models.regions import Region
@@ -16,17 +17,21 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Campaign",
+    "FrozenQuarter",
+    "FrozenRoster",
     "Hazard",
     "HazardCategory",
     "HazardEvent",
     "Inspection",
     "LoginFailure",
+    "MetricCell",
     "MetricMark",
     "Photo",
     "RefreshToken",
     "Region",
     "SelfReport",
     "SelfReportVersion",
+    "TaskRun",
     "Unit",
     "UnitKind",
     "UnitStatusChange",
