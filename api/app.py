@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api import errors
+from api import errors, observability
 from api.routers import ROUTERS
 from services.settings import get_settings
 
@@ -44,4 +44,5 @@ def create_app() -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    observability.install(app)  # /metrics, request ids, JSON logs
     return app

@@ -1,0 +1,43 @@
+# The few verbs people use. Every target installs the project into .venv first (once per
+# change of pyproject.toml), so `make dev` and `make test` work on a machine with only Python.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint format migrate bench install clean
+
+dev: $(STAMP)
+	$(BIN)/hazardtrack dev
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)
+	$(BIN)/hazardtrack migrate
+
+bench: $(STAMP)
+	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; \
+	elif [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(BIN)/python -m pytest bench; \
+	else echo "no benchmarks in bench/"; fi
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when pyproject.toml changes (the stamp is older than it).
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing hazardtrack and its test tools into $(VENV) …"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,205 @@
+"""Operations view of the API: Prometheus metrics at /metrics and JSON logs with a request id.
+
+Request latency is labelled by route template (`/api/v1/hazards/{hazard_id}`), never by the
+raw path, so ids do not explode the series. The work-queue and overdue gauges are read from
+PostgreSQL when Prometheus scrapes, so every API replica reports the same truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+REGISTRY = CollectorRegistry()
+REQUEST_SECONDS = Histogram(
+    "hazardtrack_http_request_duration_seconds",
+    "Time to answer an HTTP request, by route template and status code.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+# Overdue as domain.md defines it: open, past its deadline, and not awaiting verification of a
+# fix submitted on or before that deadline.
+_GAUGES_SQL = text(
+    """
+    SELECT
+      (SELECT count(*) FROM metric_marks) AS marks,
+      (SELECT coalesce(extract(epoch FROM now() - min(marked_at)), 0) FROM metric_marks) AS age,
+      (SELECT count(*) FROM hazards
+        WHERE status IN ('reported', 'rectifying', 'rectified')
+          AND deadline < now()
+          AND NOT (status = 'rectified' AND submitted_at IS NOT NULL
+                   AND submitted_at <= deadline)) AS overdue
+    """
+)
+
+
+class DatabaseGauges(Collector):
+    """Gauges read from PostgreSQL at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily(
+            "hazardtrack_database_up", "1 when the scrape could read PostgreSQL, else 0."
+        )
+        try:
+            from services.db import get_engine
+
+            with get_engine().connect() as conn:
+                conn.execute(text("SET LOCAL statement_timeout = '2s'"))
+                row = conn.execute(_GAUGES_SQL).one()
+                conn.rollback()
+        except Exception:  # a scrape reports, it does not fail
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield GaugeMetricFamily(
+            "hazardtrack_metric_marks_waiting",
+            "Figure buckets marked by writes and not yet recomputed by the worker.",
+            value=row.marks,
+        )
+        yield GaugeMetricFamily(
+            "hazardtrack_metric_marks_oldest_age_seconds",
+            "Age of the oldest waiting figure bucket (0 when none wait).",
+            value=float(row.age),
+        )
+        yield GaugeMetricFamily(
+            "hazardtrack_overdue_hazards",
+            "Open hazards past their deadline (逾期未改) across all regions.",
+            value=row.overdue,
+        )
+
+
+REGISTRY.register(DatabaseGauges())
+
+_configured = False
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """JSON lines on stderr, for structlog and the standard library alike (once per process)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+        )
+    )
+    root = logging.getLogger()
+    from services.settings import get_settings
+
+    if get_settings().env != "test":  # under pytest, leave its log capture alone
+        root.handlers = [handler]
+        root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # our access line carries the request id
+
+
+log = structlog.get_logger("hazardtrack.http")
+
+
+def _request_id(scope) -> str:
+    for name, value in scope.get("headers") or []:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1").strip()
+            if _SAFE_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware: request id in and out, one JSON access line, latency histogram."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            REQUEST_SECONDS.labels(scope.get("method", ""), template, str(status)).observe(elapsed)
+            if template != "/metrics":
+                log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope.get("path"),
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 1),
+                    client=(scope.get("client") or ("", 0))[0],
+                )
+            structlog.contextvars.clear_contextvars()
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def install(app: FastAPI) -> None:
+    """Add /metrics, the request-id middleware and JSON logging to an app."""
+    configure_logging()
+    app.add_api_route(
+        "/metrics", metrics_response, methods=["GET"], include_in_schema=False, tags=["health"]
+    )
+    app.add_middleware(ObservabilityMiddleware)
