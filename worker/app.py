@@ -7,6 +7,7 @@ import os
 from celery import Celery
 
 from services.settings import get_settings
+from worker.schedule import BEAT_SCHEDULE
 
 
 def broker_url() -> str:
@@ -47,6 +48,7 @@ celery_app.conf.update(
     accept_content=["json"],
     timezone=get_settings().timezone,
     enable_utc=True,
+    beat_schedule=BEAT_SCHEDULE,  # the periodic work, one commented entry each
 )
 
 

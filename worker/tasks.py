@@ -1,1 +1,151 @@
-"""Celery tasks (filled in by the figures work)."""
+"""Celery tasks that keep the figures: they take keys, not objects, and commit once each.
+
+Every task acks late (worker/app.py), so one killed mid-way is redelivered; each is idempotent
+(recomputing a cell twice gives the same cell, freezing twice changes nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery.signals import worker_ready
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from services.db import unit_of_work
+from services.metrics import refresh, runs
+from services.periods import parse_period
+from worker.app import celery_app
+
+log = logging.getLogger(__name__)
+
+# Database hiccups (restart, failover, lock timeouts) are worth retrying; bad input is not.
+RETRY = {
+    "autoretry_for": (OperationalError, DBAPIError),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+}
+MAX_BATCHES = 200  # bound one task's work; what is left is picked up by the next send
+
+
+def _drain_marks() -> int:
+    """Recompute marked buckets batch by batch, one transaction per batch."""
+    total = 0
+    for _ in range(MAX_BATCHES):
+        with unit_of_work() as session:
+            n = refresh.recompute_marked(session)
+        total += n
+        if n == 0:
+            break
+    return total
+
+
+@celery_app.task(name="worker.tasks.recompute_marked", soft_time_limit=120, time_limit=180, **RETRY)
+def recompute_marked() -> int:
+    """Recompute the live cells of every marked (leaf region, month) bucket."""
+    return _drain_marks()
+
+
+@celery_app.task(name="worker.tasks.catch_up", soft_time_limit=120, time_limit=180, **RETRY)
+def catch_up() -> int:
+    """Recompute any marks still waiting (e.g. written while the broker was down)."""
+    n = _drain_marks()
+    if n:
+        log.info("catch-up recomputed %d buckets", n)
+    return n
+
+
+@celery_app.task(
+    name="worker.tasks.recompute_all", bind=True, soft_time_limit=60, time_limit=90, **RETRY
+)
+def recompute_all(
+    self, run_id: str | None = None, region: str | None = None, period: str | None = None
+) -> int:
+    """Split a full recompute into one independent slice per township and send the slices."""
+    with unit_of_work() as session:
+        if run_id is None:
+            run_id = str(
+                runs.create_run(
+                    session, kind="recompute", params={"region": region, "period": period}
+                ).id
+            )
+        periods = refresh.expand([parse_period(period)]) if period else refresh.all_periods(session)
+        slices = refresh.townships(session, region)
+        runs.start(session, run_id, slices=len(slices), done=[])
+        if not slices:
+            runs.finish(session, run_id)
+    keys = [p.key for p in periods]
+    for township in slices:
+        recompute_slice.apply_async(args=[run_id, township, keys])
+    return len(slices)
+
+
+@celery_app.task(
+    name="worker.tasks.recompute_slice", bind=True, soft_time_limit=600, time_limit=660, **RETRY
+)
+def recompute_slice(self, run_id: str, township: str, periods: list[str]) -> int:
+    """Replace one township's live cells; the run succeeds when its last slice is done."""
+    try:
+        with unit_of_work() as session:
+            n = refresh.recompute_township(
+                session, township=township, periods=[parse_period(p) for p in periods]
+            )
+            runs.slice_done(session, run_id, township)
+        return n
+    except Exception as exc:
+        if self.request.retries >= self.max_retries or not isinstance(exc, DBAPIError):
+            with unit_of_work() as session:
+                runs.finish(session, run_id, error=f"slice {township}: {exc}"[:2000])
+        raise
+
+
+@celery_app.task(
+    name="worker.tasks.freeze_quarter", bind=True, soft_time_limit=600, time_limit=660, **RETRY
+)
+def freeze_quarter(self, period: str, run_id: str | None = None) -> bool:
+    """Freeze a quarter's figures as of its cut-off; freezing a frozen quarter changes nothing."""
+    try:
+        with unit_of_work() as session:
+            if run_id:
+                runs.start(session, run_id)
+            won = refresh.freeze_quarter(session, period=period)
+            if run_id:
+                runs.start(session, run_id, frozen_now=won)
+                runs.finish(session, run_id)
+        return won
+    except Exception as exc:
+        if run_id and (self.request.retries >= self.max_retries or not isinstance(exc, DBAPIError)):
+            with unit_of_work() as session:
+                runs.finish(session, run_id, error=str(exc)[:2000])
+        raise
+
+
+@celery_app.task(name="worker.tasks.freeze_due", soft_time_limit=1800, time_limit=1900, **RETRY)
+def freeze_due() -> list[str]:
+    """Freeze every ended quarter whose reporting deadline has passed, one transaction each."""
+    with unit_of_work() as session:
+        due = refresh.quarters_due(session)
+    done = []
+    for quarter in due:
+        with unit_of_work() as session:
+            if refresh.freeze_quarter(session, period=quarter):
+                done.append(quarter.key)
+    return done
+
+
+@celery_app.task(name="worker.tasks.overdue_sweep", soft_time_limit=120, time_limit=180, **RETRY)
+def overdue_sweep() -> int:
+    """Mark the buckets the clock moved (deadlines passed, a new month), then recompute them."""
+    with unit_of_work() as session:
+        n = refresh.overdue_sweep(session)
+    _drain_marks()
+    return n
+
+
+@worker_ready.connect
+def _catch_up_on_start(sender=None, **_: object) -> None:
+    """Marks written while no worker ran (or the broker was down) are recomputed at start."""
+    try:
+        catch_up.apply_async()
+    except Exception as exc:  # the worker still starts; beat's catch-up will follow
+        log.warning("could not queue the start-up catch-up: %s", exc)

@@ -1,0 +1,253 @@
+"""Keeping the cells up to date: marked buckets, full recomputes by township, freezing.
+
+Every function here works inside the caller's transaction and never commits: the task that
+calls it commits once, so a half-finished recompute is never visible and a worker killed
+mid-way leaves the marks in place for the next run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text, tuple_
+from sqlalchemy.orm import Session
+
+from services import outbox
+from services.errors import Invalid
+from services.metrics.compute import (
+    LOCK_FREEZE,
+    Target,
+    enclosing,
+    expand,
+    first_month,
+    leaves,
+    lock_townships,
+    month_period,
+    months_between,
+    store_cells,
+    township_of,
+)
+from services.metrics.definitions import on_roster
+from services.models import MetricMark
+from services.periods import Period, local_month, parse_period
+from services.regions import prefix_of
+from services.settings import get_settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def recompute_marked(session: Session, *, batch: int = 500, now: datetime | None = None) -> int:
+    """Recompute the live cells of one batch of marked buckets and delete those marks.
+
+    Marks are taken with FOR UPDATE SKIP LOCKED, so several workers share the queue; a write
+    that re-marks a bucket being recomputed waits for this transaction and marks it again.
+    """
+    now = now or _now()
+    marks = session.execute(
+        text(
+            "SELECT region_code, month FROM metric_marks ORDER BY region_code, month "
+            "LIMIT :n FOR UPDATE SKIP LOCKED"
+        ),
+        {"n": batch},
+    ).all()
+    if not marks:
+        return 0
+    lock_townships(session, (township_of(r) for r, _ in marks))
+    targets = sorted({Target(r, p) for r, m in marks for p in enclosing(m)})
+    store_cells(session, view="live", targets=targets, cutoff=now)
+    session.query(MetricMark).filter(
+        tuple_(MetricMark.region_code, MetricMark.month).in_([(r, m) for r, m in marks])
+    ).delete(synchronize_session=False)
+    return len(marks)
+
+
+def townships(session: Session, region: str | None) -> list[str]:
+    """The township keys (slices of a full recompute) under a region, from the data."""
+    prefix = prefix_of(region)[:9] if region else ""
+    return sorted({township_of(code) for code in leaves(session, prefix)})
+
+
+def all_periods(session: Session, *, now: datetime | None = None) -> list[Period]:
+    """Every month from the first record to now, with their quarters and years."""
+    now = now or _now()
+    today = local_month(now, get_settings().tz)
+    months = months_between(first_month(session, today), today)
+    return expand(month_period(m) for m in months)
+
+
+def recompute_township(
+    session: Session, *, township: str, periods: list[Period], now: datetime | None = None
+) -> int:
+    """Replace the live cells of one township for the given periods (one slice of a full run)."""
+    now = now or _now()
+    lock_townships(session, [township])
+    keys = [p.key for p in periods]
+    session.execute(
+        text(
+            "DELETE FROM metric_cells WHERE view = 'live' AND region_code LIKE :p "
+            "AND period = ANY(:keys)"
+        ),
+        {"p": township + "%", "keys": keys},
+    )
+    targets = [Target(r, p) for r in leaves(session, township) for p in periods]
+    return store_cells(session, view="live", targets=targets, cutoff=now)
+
+
+def recompute_all(
+    session: Session, *, region: str | None = None, period: Period | str | None = None
+) -> int:
+    """A full recompute in one transaction (the worker splits it by township instead)."""
+    if isinstance(period, str):
+        period = parse_period(period)
+    periods = expand([period]) if period else all_periods(session)
+    return sum(
+        recompute_township(session, township=t, periods=periods) for t in townships(session, region)
+    )
+
+
+def is_frozen(session: Session, quarter: str) -> tuple[datetime, datetime] | None:
+    row = session.execute(
+        text("SELECT cutoff, frozen_at FROM frozen_quarters WHERE quarter = :q"), {"q": quarter}
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def check_freezable(quarter: Period, *, now: datetime | None = None) -> datetime:
+    """The quarter's cut-off, once it has passed; a quarter can be frozen only after it."""
+    if quarter.kind != "quarter":
+        raise Invalid("period", "only quarters are frozen")
+    settings = get_settings()
+    cutoff = quarter.report_deadline(settings.tz, settings.report_deadline_day)
+    if (now or _now()) <= cutoff:
+        raise Invalid("period", f"the reporting deadline {cutoff.isoformat()} has not passed")
+    return cutoff
+
+
+def freeze_quarter(session: Session, *, period: Period | str, now: datetime | None = None) -> bool:
+    """Freeze a quarter's figures as of its cut-off; False when it was frozen already.
+
+    Idempotent: under an advisory lock, the frozen_quarters row is inserted with ON CONFLICT
+    DO NOTHING, and the roster snapshot and frozen cells are written only by the insert that won.
+    """
+    quarter = parse_period(period) if isinstance(period, str) else period
+    now = now or _now()
+    cutoff = check_freezable(quarter, now=now)
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
+        {"ns": LOCK_FREEZE, "key": quarter.key},
+    )
+    won = session.execute(
+        text(
+            "INSERT INTO frozen_quarters (quarter, cutoff, frozen_at) VALUES (:q, :c, :f) "
+            "ON CONFLICT DO NOTHING RETURNING quarter"
+        ),
+        {"q": quarter.key, "c": cutoff, "f": now},
+    ).first()
+    if won is None:
+        return False
+    session.execute(
+        text(
+            f"""
+            INSERT INTO frozen_roster (quarter, unit_id, region_code, reporting_required)
+            SELECT :q, ro.id, ro.region_code, ro.reporting_required FROM units ro
+            WHERE {on_roster("CAST(:first AS date)", "CAST(:end AS date)")}
+            """
+        ),
+        {"q": quarter.key, "first": quarter.first_month, "end": quarter.end_month},
+    )
+    targets = [Target(r, quarter) for r in leaves(session)]
+    frozen_leaves = session.execute(
+        text("SELECT DISTINCT region_code FROM frozen_roster WHERE quarter = :q"),
+        {"q": quarter.key},
+    ).scalars()
+    known = {t.region_code for t in targets}
+    targets += [Target(r, quarter) for r in frozen_leaves if r not in known]
+    store_cells(
+        session,
+        view="frozen",
+        targets=sorted(targets),
+        cutoff=cutoff,
+        frozen_at=now,
+        quarter=quarter.key,
+    )
+    return True
+
+
+def quarters_due(session: Session, *, now: datetime | None = None) -> list[Period]:
+    """Ended quarters whose reporting deadline has passed and that are not frozen yet.
+
+    Looks back from the last ended quarter to the first month with records.
+    """
+    now = now or _now()
+    settings = get_settings()
+    today = local_month(now, settings.tz)
+    start = first_month(session, today)
+    q = Period("quarter", date(start.year, (start.month - 1) // 3 * 3 + 1, 1), 3)
+    frozen = set(session.execute(text("SELECT quarter FROM frozen_quarters")).scalars())
+    due = []
+    while q.end_month <= today:
+        if (
+            q.key not in frozen
+            and q.report_deadline(settings.tz, settings.report_deadline_day) < now
+        ):
+            due.append(q)
+        q = q.next()
+    return due
+
+
+SWEEP_ID = uuid.uuid5(uuid.NAMESPACE_URL, "hazardtrack:overdue-sweep")
+
+
+def overdue_sweep(session: Session, *, now: datetime | None = None) -> int:
+    """Mark the buckets whose live figures moved with the clock since the last sweep.
+
+    Open hazards whose deadline passed since then become overdue without any write; and at a
+    new month every leaf gets its first cell for it (its roster counts exist before any record).
+    """
+    now = now or _now()
+    settings = get_settings()
+    last = session.execute(
+        text("SELECT params->>'until' FROM task_runs WHERE id = :id FOR UPDATE"),
+        {"id": SWEEP_ID},
+    ).scalar()
+    since = datetime.fromisoformat(last) if last else now - timedelta(days=1)
+    rows = session.execute(
+        text(
+            """
+            SELECT DISTINCT region_code, found_month FROM hazards
+            WHERE status IN ('reported', 'rectifying', 'rectified')
+              AND deadline > :since AND deadline <= :now
+            """
+        ),
+        {"since": since, "now": now},
+    ).all()
+    buckets: set[tuple[str, date]] = {(r, m) for r, m in rows}
+    month = local_month(now, settings.tz)
+    missing = session.execute(
+        text(
+            """
+            SELECT DISTINCT u.region_code FROM units u
+            WHERE NOT EXISTS (SELECT 1 FROM metric_cells c WHERE c.view = 'live'
+                              AND c.period = :key AND c.region_code = u.region_code)
+            """
+        ),
+        {"key": month_period(month).key},
+    ).scalars()
+    buckets.update((r, month) for r in missing)
+    outbox.mark(session, buckets)
+    session.execute(
+        text(
+            """
+            INSERT INTO task_runs (id, kind, params, status, created_at, started_at, finished_at)
+            VALUES (:id, 'overdue_sweep', jsonb_build_object('until', CAST(:until AS text)),
+                    'succeeded', now(), now(), now())
+            ON CONFLICT (id) DO UPDATE SET params = excluded.params,
+                finished_at = excluded.finished_at
+            """
+        ),
+        {"id": SWEEP_ID, "until": now.isoformat()},
+    )
+    return len(buckets)
