@@ -35,6 +35,7 @@ def create_unit(db: Db, actor: RegionManager, body: UnitCreate, response: Respon
 @router.post(
     "/units/import",
     response_model=ImportReport,
+    response_model_exclude_none=True,
     tags=["units"],
     responses={422: ERRORS[422]},
 )
