@@ -73,7 +73,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_beat(args: argparse.Namespace) -> int:
     from worker.app import celery_app
 
-    schedule = Path(args.schedule) if args.schedule else _settings().data_dir / "celerybeat-schedule"
+    schedule = (
+        Path(args.schedule) if args.schedule else _settings().data_dir / "celerybeat-schedule"
+    )
     schedule.parent.mkdir(parents=True, exist_ok=True)
     celery_app.start(
         ["beat", f"--loglevel={args.log_level.upper()}", f"--schedule={schedule.resolve()}"]
@@ -240,7 +242,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         ("beat", [*me, "beat", "--schedule", str(data_dir / "celerybeat-schedule")]),
     ]
     here = str(Path(__file__).resolve().parent)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    )
 
     stopping = False
 
@@ -328,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit-id")
     p.set_defaults(func=cmd_create_user)
 
-    p = sub.add_parser("demo", help="load the demo county, units, users and records into an empty database")
+    p = sub.add_parser(
+        "demo", help="load the demo county, units, users and records into an empty database"
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("recompute", help="recompute every live figure now")

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import auth, regions
+from services import audit, auth, regions
 from services.actors import SYSTEM, Actor
 from services.credit_code import check_char
 from services.models import Campaign, Region, User
@@ -69,12 +70,18 @@ LOGINS: list[dict[str, str]] = [
         "role": "inspector",
         "region": "城关街道",
     },
-    {"username": "unit", "password": "unit-pass-1", "role": "unit", "region": "东门社区 · 东门大酒店"},
+    {
+        "username": "unit",
+        "password": "unit-pass-1",
+        "role": "unit",
+        "region": "东门社区 · 东门大酒店",
+    },
 ]
 STAFF_PASSWORD = "staff-pass-1"  # the other townships' staff: township-qingshan, inspector-xikou …
 UNIT_PASSWORD = "unit-pass-1"  # every unit account: unit, unit-02 …
 
 # (name, village code, kind, industry, enterprise, key supervision, reporting required, status)
+# fmt: off
 UNITS: list[tuple[str, str, str, str | None, bool, bool, bool, str]] = [
     ("东门大酒店", "330188001001", "restaurant", "餐饮业", True, True, True, "operating"),
     ("城关百货商场", "330188001001", "shop", "零售业", True, True, True, "operating"),
@@ -116,6 +123,7 @@ UNITS: list[tuple[str, str, str, str | None, bool, bool, bool, str]] = [
     ("溪口中学扩建工程", "330188003003", "construction_site", "建筑业", True, True, True,
      "operating"),
 ]
+# fmt: on
 
 # (category, description, location); picked by the unit's kind.
 HAZARDS: dict[str, list[tuple[str, str, str]]] = {
@@ -216,7 +224,9 @@ class _Demo:
         self.counts[key] = self.counts.get(key, 0) + n
 
 
-def load(session: Session, *, progress: Progress | None = None, now: datetime | None = None) -> dict:
+def load(
+    session: Session, *, progress: Progress | None = None, now: datetime | None = None
+) -> dict:
     """Load the demo into an empty database (the caller commits). Returns counts and logins."""
     demo = _Demo(
         session=session,
@@ -296,27 +306,39 @@ def _units(d: _Demo) -> None:
         d.count("units")
 
 
-def _user(d: _Demo, key: str, username: str, password: str, role: str, region: str | None,
-          unit_id: uuid.UUID | None = None) -> None:
-    if key in ("admin", "county") or username in ("township", "inspector", "unit"):
-        user = auth.create_user(
-            d.session,
-            SYSTEM,
-            username=username,
-            password=password,
-            role=role,
-            region_code=region,
-            unit_id=unit_id,
-        )
-    else:
-        # The other accounts share their password's hash: argon2 is slow on purpose, and the
-        # demo must load in seconds.
-        if password not in d.hashes:
-            d.hashes[password] = auth.hash_password(password)
-        user = User(username=username, password_hash=d.hashes[password], role=role,
-                    region_code=region, unit_id=unit_id)
-        d.session.add(user)
-        d.session.flush()
+# The demo's passwords are printed for everyone to read, so a costly hash buys nothing for
+# them; a light argon2 hash (verify() reads the parameters from the hash) keeps the load fast.
+_DEMO_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _user(
+    d: _Demo,
+    key: str,
+    username: str,
+    password: str,
+    role: str,
+    region: str | None,
+    unit_id: uuid.UUID | None = None,
+) -> None:
+    if password not in d.hashes:
+        d.hashes[password] = _DEMO_HASHER.hash(password)
+    user = User(
+        username=username,
+        password_hash=d.hashes[password],
+        role=role,
+        region_code=region,
+        unit_id=unit_id,
+    )
+    d.session.add(user)
+    d.session.flush()
+    audit.record(
+        d.session,
+        SYSTEM,
+        entity="user",
+        entity_id=user.id,
+        action="create",
+        changes={"username": username, "role": role, "region_code": region},
+    )
     d.users[key] = auth.actor_of(user)
     d.count("users")
 
@@ -327,30 +349,56 @@ def _users(d: _Demo) -> None:
     _user(d, "county", "county", logins["county"], "county", COUNTY)
     for town, slug in TOWNSHIPS.items():
         first = slug == "chengguan"
-        _user(d, f"township:{town}", "township" if first else f"township-{slug}",
-              logins["township"] if first else STAFF_PASSWORD, "township", town)
-        _user(d, f"inspector:{town}", "inspector" if first else f"inspector-{slug}",
-              logins["inspector"] if first else STAFF_PASSWORD, "inspector", town)
+        _user(
+            d,
+            f"township:{town}",
+            "township" if first else f"township-{slug}",
+            logins["township"] if first else STAFF_PASSWORD,
+            "township",
+            town,
+        )
+        _user(
+            d,
+            f"inspector:{town}",
+            "inspector" if first else f"inspector-{slug}",
+            logins["inspector"] if first else STAFF_PASSWORD,
+            "inspector",
+            town,
+        )
     # Accounts for the units that file their own reports (the others are filed for them: 代报).
     reporting = [u for u in d.units if u["reporting"] and u["status"] != "closed"]
     for n, unit in enumerate(reporting[::2], 1):
         username = "unit" if n == 1 else f"unit-{n:02d}"
-        _user(d, f"unit:{unit['id']}", username, UNIT_PASSWORD, "unit", unit["region"],
-              unit["id"])
+        _user(d, f"unit:{unit['id']}", username, UNIT_PASSWORD, "unit", unit["region"], unit["id"])
 
 
 def _campaigns(d: _Demo) -> None:
     today = d.now.astimezone(get_settings().tz).date()
     for name, start, end, note in [
-        ("九小场所消防安全专项检查", today - timedelta(days=160), today - timedelta(days=120),
-         "重点检查安全出口、电动自行车充电和电气线路"),
-        ("节前安全生产大检查", today - timedelta(days=70), today - timedelta(days=50),
-         "中秋、国庆节前检查人员密集场所"),
+        (
+            "九小场所消防安全专项检查",
+            today - timedelta(days=160),
+            today - timedelta(days=120),
+            "重点检查安全出口、电动自行车充电和电气线路",
+        ),
+        (
+            "节前安全生产大检查",
+            today - timedelta(days=70),
+            today - timedelta(days=50),
+            "中秋、国庆节前检查人员密集场所",
+        ),
     ]:
         campaign_id = _id("campaign", name)
         d.session.add(
-            Campaign(id=campaign_id, name=name, region_code=COUNTY, starts_on=start,
-                     ends_on=end, note=note, created_by=d.users["county"].user_id)
+            Campaign(
+                id=campaign_id,
+                name=name,
+                region_code=COUNTY,
+                starts_on=start,
+                ends_on=end,
+                note=note,
+                created_by=d.users["county"].user_id,
+            )
         )
         d.campaigns.append((campaign_id, start, end))
         d.count("campaigns")
@@ -388,12 +436,11 @@ def _inspections(d: _Demo) -> None:
     campaigns = d.campaigns
     plans: list[tuple[dict, date, str, uuid.UUID | None]] = []
     for seq in range(48):
-        unit = open_units[seq % len(open_units)] if seq < len(open_units) else d.rng.choice(
-            open_units
+        unit = (
+            open_units[seq % len(open_units)] if seq < len(open_units) else d.rng.choice(open_units)
         )
         days_ago = d.rng.randint(2, 330)
-        kind = d.rng.choice(["routine", "routine", "routine", "spot_check", "joint",
-                             "enforcement"])
+        kind = d.rng.choice(["routine", "routine", "routine", "spot_check", "joint", "enforcement"])
         campaign_id = None
         for cid, start, end in campaigns:
             if seq % 6 == 0 and unit["kind"] in ("small_venue", "shop", "restaurant"):
@@ -464,8 +511,12 @@ def _lifecycle(d: _Demo, hazard: dict, found: datetime, unit: dict) -> None:
     elif story == "extended":
         steps = [
             (doer, "start_rectification", found + day, {}),
-            (staff, "extend", deadline - day,
-             {"deadline": deadline + 15 * day, "note": "需采购设备，申请延期15天"}),
+            (
+                staff,
+                "extend",
+                deadline - day,
+                {"deadline": deadline + 15 * day, "note": "需采购设备，申请延期15天"},
+            ),
             (doer, "submit_rectification", deadline + 10 * day, {}),
             (inspector, "verify", deadline + 12 * day, {"note": "复查合格"}),
         ]
@@ -545,10 +596,18 @@ def _major_hazards(d: _Demo, inspection_service: Any) -> None:
         d,
         hazard_id,
         [
-            (d.users["county"], "supervise", found + timedelta(days=3),
-             {"note": "县安委会挂牌督办"}),
-            (d.users.get(f"unit:{chem['id']}", d.users[f"township:{town}"]),
-             "start_rectification", found + timedelta(days=5), {"note": "已停用仓库，开始改造"}),
+            (
+                d.users["county"],
+                "supervise",
+                found + timedelta(days=3),
+                {"note": "县安委会挂牌督办"},
+            ),
+            (
+                d.users.get(f"unit:{chem['id']}", d.users[f"township:{town}"]),
+                "start_rectification",
+                found + timedelta(days=5),
+                {"note": "已停用仓库，开始改造"},
+            ),
         ],
     )
 
@@ -593,12 +652,24 @@ def _major_hazards(d: _Demo, inspection_service: Any) -> None:
         d,
         hazard_id,
         [
-            (d.users[f"township:{town}"], "transfer", found + timedelta(days=1),
-             {"department": "县住建局", "note": "移送住建部门依法处理"}),
-            (d.users[f"township:{town}"], "submit_rectification", found + timedelta(days=25),
-             {"note": "支护补强完成，监测数据正常"}),
-            (d.users[f"inspector:{town}"], "verify", found + timedelta(days=27),
-             {"note": "会同住建局复查合格，予以销号"}),
+            (
+                d.users[f"township:{town}"],
+                "transfer",
+                found + timedelta(days=1),
+                {"department": "县住建局", "note": "移送住建部门依法处理"},
+            ),
+            (
+                d.users[f"township:{town}"],
+                "submit_rectification",
+                found + timedelta(days=25),
+                {"note": "支护补强完成，监测数据正常"},
+            ),
+            (
+                d.users[f"inspector:{town}"],
+                "verify",
+                found + timedelta(days=27),
+                {"note": "会同住建局复查合格，予以销号"},
+            ),
         ],
     )
 

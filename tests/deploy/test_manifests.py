@@ -87,8 +87,9 @@ def test_kubernetes_manifests():
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"]["type"] == "Recreate"
 
-    api = next(d for d in docs if d["metadata"]["name"] == "hazardtrack-api"
-               and d["kind"] == "Deployment")
+    api = next(
+        d for d in docs if d["metadata"]["name"] == "hazardtrack-api" and d["kind"] == "Deployment"
+    )
     (container,) = _containers(api)
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
