@@ -122,43 +122,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _metrics_service():
-    """The figures service of services/metrics, if it is installed in this version."""
-    try:
-        import services.metrics as metrics
-    except ImportError:
-        return None
-    return metrics
-
-
 def cmd_recompute(args: argparse.Namespace) -> int:
-    metrics = _metrics_service()
-    fn = getattr(metrics, "recompute_all", None) if metrics else None
-    if fn is None:
-        print("error: this version has no figures service (services.metrics)", file=sys.stderr)
-        return 1
     from services.db import unit_of_work
+    from services.metrics import refresh
+    from services.periods import parse_period
 
-    _say("recomputing all figures …")
-    started = time.monotonic()
     with unit_of_work() as session:
-        result = fn(session)
-    _say(f"done in {time.monotonic() - started:.1f} s{f': {result}' if result is not None else ''}")
+        periods = (
+            refresh.expand([parse_period(args.period)])
+            if args.period
+            else refresh.all_periods(session)
+        )
+        townships = refresh.townships(session, args.region)
+    _say(f"recomputing live figures: {len(townships)} townships × {len(periods)} periods")
+    started, cells = time.monotonic(), 0
+    for i, township in enumerate(townships, 1):
+        # One transaction per township, as the worker does: a failure keeps the others' work.
+        with unit_of_work() as session:
+            n = refresh.recompute_township(session, township=township, periods=periods)
+        cells += n or 0
+        _say(f"  [{i}/{len(townships)}] {township}: {n} cells")
+    _say(f"done: {cells} cells in {time.monotonic() - started:.1f} s")
     return 0
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    metrics = _metrics_service()
-    fn = getattr(metrics, "freeze_quarter", None) if metrics else None
-    if fn is None:
-        print("error: this version has no figures service (services.metrics)", file=sys.stderr)
-        return 1
     from services.db import unit_of_work
+    from services.errors import DomainError
+    from services.metrics import refresh
 
-    _say(f"freezing {args.period} …")
-    with unit_of_work() as session:
-        result = fn(session, period=args.period)
-    _say(f"frozen {args.period}{f': {result}' if result is not None else ''}")
+    _say(f"freezing {args.period} as of its cut-off …")
+    try:
+        with unit_of_work() as session:
+            won = refresh.freeze_quarter(session, period=args.period)
+    except (DomainError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _say(f"frozen {args.period}" if won else f"{args.period} was already frozen; nothing changed")
     return 0
 
 
@@ -337,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("recompute", help="recompute every live figure now")
+    p = sub.add_parser("recompute", help="recompute live figures now (all, or a region/period)")
+    p.add_argument("--region", help="only this region's townships (a 12-digit code)")
+    p.add_argument("--period", help="only this period and those it contains (2026Q2, 2026 …)")
     p.set_defaults(func=cmd_recompute)
 
     p = sub.add_parser("freeze", help="freeze a quarter's figures (e.g. 2026Q2)")
