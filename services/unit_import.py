@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import audit, units
+from services import audit, outbox, units
 from services import credit_code as credit_codes
 from services.actors import Actor
 from services.errors import Conflict, Invalid
-from services.models import Unit
+from services.models import Unit, UnitKind
 from services.reference import resolve_kind
 from services.regions import contains, require_region
 
@@ -226,12 +226,17 @@ def _date(value: Any, name: str, errors: list[dict[str, str]]) -> date | None:
 
 
 class _Resolver:
-    """Caches the per-file lookups (kinds and regions repeat on almost every row)."""
+    """Caches the per-file lookups (kinds and regions repeat on almost every row).
+
+    It also holds the loaded rows: the session's identity map keeps only weak references, so
+    without them every row would load its region and kind again.
+    """
 
     def __init__(self, session: Session, actor: Actor) -> None:
         self.session, self.actor = session, actor
         self.kinds: dict[str, str | Invalid] = {}
         self.regions: dict[str, Invalid | None] = {}
+        self.loaded: list[Any] = list(session.scalars(select(UnitKind)))
 
     def kind(self, value: str) -> str:
         if value not in self.kinds:
@@ -247,13 +252,54 @@ class _Resolver:
     def region(self, code: str) -> None:
         if code not in self.regions:
             try:
-                require_region(self.session, code, scope=self.actor.scope, field="region_code")
+                region = require_region(
+                    self.session, code, scope=self.actor.scope, field="region_code"
+                )
+                self.loaded.append(region)
                 self.regions[code] = None
             except Invalid as exc:
                 self.regions[code] = exc
         problem = self.regions[code]
         if problem is not None:
             raise problem
+
+
+class _Index:
+    """The stored units a file's rows may match, loaded in two queries and kept current."""
+
+    def __init__(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        codes = {r["credit_code"] for r in rows if r["credit_code"]}
+        pairs = {(r["region_code"], r["name"]) for r in rows}
+        self.by_code: dict[str, Unit] = {}
+        self.by_name: dict[tuple[str, str], list[Unit]] = {}
+        found: dict[Any, Unit] = {}
+        for chunk in _chunks(sorted(codes), 1000):
+            found.update(
+                {u.id: u for u in session.scalars(select(Unit).where(Unit.credit_code.in_(chunk)))}
+            )
+        regions = sorted({region for region, _ in pairs})
+        names = sorted({name for _, name in pairs})
+        for chunk in _chunks(names, 1000):
+            stmt = select(Unit).where(Unit.region_code.in_(regions), Unit.name.in_(chunk))
+            found.update({u.id: u for u in session.scalars(stmt)})
+        for unit in found.values():
+            self.add(unit)
+
+    def add(self, unit: Unit) -> None:
+        if unit.credit_code:
+            self.by_code[unit.credit_code] = unit
+        self.by_name.setdefault((unit.region_code, unit.name), []).append(unit)
+
+    def remove(self, unit: Unit, code: str | None, region: str, name: str) -> None:
+        if code and self.by_code.get(code) is unit:
+            del self.by_code[code]
+        same = self.by_name.get((region, name), [])
+        if unit in same:
+            same.remove(unit)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _parse(values: dict[str, Any], resolve: _Resolver) -> tuple[dict[str, Any], list[dict]]:
@@ -301,21 +347,15 @@ def _parse(values: dict[str, Any], resolve: _Resolver) -> tuple[dict[str, Any], 
     return out, errors
 
 
-def _match(session: Session, actor: Actor, row: dict[str, Any]) -> tuple[Unit | None, str | None]:
+def _match(actor: Actor, index: _Index, row: dict[str, Any]) -> tuple[Unit | None, str | None]:
     """The stored unit this row describes: by credit code, else by name within its region."""
     if row["credit_code"]:
-        unit = session.scalar(select(Unit).where(Unit.credit_code == row["credit_code"]))
+        unit = index.by_code.get(row["credit_code"])
         if unit is not None:
             if not contains(actor.scope, unit.region_code):
                 raise Conflict("this credit code is on a unit outside your region")
             return unit, "credit_code"
-    found = list(
-        session.scalars(
-            select(Unit)
-            .where(Unit.region_code == row["region_code"], Unit.name == row["name"])
-            .limit(2)
-        )
-    )
+    found = index.by_name.get((row["region_code"], row["name"]), [])
     if len(found) > 1:
         raise Invalid("name", "several units in this region have this name; give the credit code")
     if not found:
@@ -328,8 +368,14 @@ def _match(session: Session, actor: Actor, row: dict[str, Any]) -> tuple[Unit | 
     return unit, "name"
 
 
-def _apply(session: Session, actor: Actor, row: dict[str, Any]) -> tuple[str, Any]:
-    unit, matched_by = _match(session, actor, row)
+def _apply(
+    session: Session,
+    actor: Actor,
+    index: _Index,
+    row: dict[str, Any],
+    buckets: set[tuple[str, date]],
+) -> tuple[str, Any]:
+    unit, matched_by = _match(actor, index, row)
     if unit is None:
         if row["kind"] is None:
             raise Invalid("kind", "is required for a new unit")
@@ -346,7 +392,9 @@ def _apply(session: Session, actor: Actor, row: dict[str, Any]) -> tuple[str, An
             reporting_required=bool(row["reporting_required"]),
             status=row["status"] or "operating",
             operating_since=row["operating_since"],
+            buckets=buckets,
         )
+        index.add(created)
         return "created", created.id
     fields = [
         "kind",
@@ -364,9 +412,19 @@ def _apply(session: Session, actor: Actor, row: dict[str, Any]) -> tuple[str, An
     status_since = None
     if changes.get("status") not in (None, unit.status):
         status_since = max(units.today(), unit.status_since or units.today())
+    before = (unit.credit_code, unit.region_code, unit.name)
     units.update_unit(
-        session, actor, unit_id=unit.id, changes=changes, status_since=status_since, unit=unit
+        session,
+        actor,
+        unit_id=unit.id,
+        changes=changes,
+        status_since=status_since,
+        unit=unit,
+        buckets=buckets,
     )
+    if (unit.credit_code, unit.region_code, unit.name) != before:
+        index.remove(unit, *before)
+        index.add(unit)
     return "updated", unit.id
 
 
@@ -374,14 +432,16 @@ def import_rows(session: Session, actor: Actor, rows: list[Row]) -> dict[str, An
     """Apply each row in its own savepoint and report what became of it."""
     resolve = _Resolver(session, actor)
     outcomes: list[Outcome] = []
-    for row in rows:
-        parsed, errors = _parse(row.values, resolve)
+    parsed_rows = [(row, *_parse(row.values, resolve)) for row in rows]
+    index = _Index(session, [parsed for _, parsed, errors in parsed_rows if not errors])
+    buckets: set[tuple[str, date]] = set()
+    for row, parsed, errors in parsed_rows:
         if errors:
             outcomes.append(Outcome(row.number, "rejected", errors=errors))
             continue
         try:
             with session.begin_nested():
-                result, unit_id = _apply(session, actor, parsed)
+                result, unit_id = _apply(session, actor, index, parsed, buckets)
             outcomes.append(Outcome(row.number, result, unit_id=unit_id))
         except Invalid as exc:
             problem = {"field": str(exc.loc[-1]), "msg": exc.reason}
@@ -392,6 +452,7 @@ def import_rows(session: Session, actor: Actor, rows: list[Row]) -> dict[str, An
         except IntegrityError:
             problem = {"field": "credit_code", "msg": "conflicts with a stored unit"}
             outcomes.append(Outcome(row.number, "rejected", errors=[problem]))
+    outbox.mark(session, buckets)
     counts = {
         r: sum(1 for o in outcomes if o.result == r) for r in ("created", "updated", "rejected")
     }

@@ -59,10 +59,21 @@ def months_from(first: date | None) -> list[date]:
     return out or [end]
 
 
-def mark_roster(session: Session, region_codes: set[str], since: date | None) -> None:
-    """The roster of every month from `since` on changed for these regions: recompute them."""
-    months = months_from(since)
-    outbox.mark(session, [(r, m) for r in region_codes for m in months])
+def mark_roster(
+    session: Session,
+    region_codes: set[str],
+    since: date | None,
+    buckets: set[tuple[str, date]] | None = None,
+) -> None:
+    """The roster of every month from `since` on changed for these regions: recompute them.
+
+    With `buckets`, the marks are collected there for the caller to write once (an import).
+    """
+    touched = {(r, m) for r in region_codes for m in months_from(since)}
+    if buckets is not None:
+        buckets.update(touched)
+    else:
+        outbox.mark(session, touched)
 
 
 def _check_status(status: str, field: str = "status") -> str:
@@ -114,6 +125,7 @@ def create_unit(
     status: str = "operating",
     operating_since: date | None = None,
     status_since: date | None = None,
+    buckets: set[tuple[str, date]] | None = None,
 ) -> tuple[Unit, bool]:
     """Create a unit, or replay a retried creation with the same id. Returns (unit, created)."""
     name = (name or "").strip()
@@ -157,7 +169,7 @@ def create_unit(
         UnitStatusChange(unit_id=unit.id, status=status, since=status_since, actor_id=actor.user_id)
     )
     audit.record(session, actor, entity="unit", entity_id=unit.id, action="create", changes=fields)
-    mark_roster(session, {region_code}, operating_since)
+    mark_roster(session, {region_code}, operating_since, buckets)
     return unit, True
 
 
@@ -179,6 +191,7 @@ def update_unit(
     changes: dict[str, Any],
     status_since: date | None = None,
     unit: Unit | None = None,
+    buckets: set[tuple[str, date]] | None = None,
 ) -> Unit:
     """Apply the given fields; a status change needs the date it took effect."""
     unit = unit or get_unit(session, actor, unit_id)
@@ -258,8 +271,7 @@ def update_unit(
         since = min(affected) if affected else None
         if "region_code" in diff:
             since = unit.operating_since  # the unit moved: every month it was on a roster
-        mark_roster(session, {old_region, unit.region_code}, since)
-    session.refresh(unit)
+        mark_roster(session, {old_region, unit.region_code}, since, buckets)
     return unit
 
 
