@@ -97,3 +97,41 @@ def login_as(client: TestClient, role: str, region_code: str | None = None, **kw
     username = f"{role}-{uuid.uuid4().hex[:8]}"
     make_user(username, role, region_code, **kw)
     return token(client, username)
+
+
+def inspection_body(
+    unit_id: uuid.UUID,
+    inspected_at: str = "2026-10-01T00:30:00+08:00",
+    hazards: list[dict] | None = None,
+    **extra,
+) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "unit_id": str(unit_id),
+        "kind": "routine",
+        "inspected_at": inspected_at,
+        "inspectors": ["张三", "李四"],
+        "hazards": hazards if hazards is not None else [],
+        **extra,
+    }
+
+
+def hazard_body(
+    handling: str = "deadline", deadline: str | None = "2026-10-15T18:00:00+08:00", **extra
+) -> dict:
+    body = {
+        "id": str(uuid.uuid4()),
+        "level": "general",
+        "category": "exits",
+        "description": "安全出口被货物堵塞",
+        "location": "一楼后门",
+        "handling": handling,
+        **extra,
+    }
+    if handling == "deadline":
+        body["deadline"] = deadline
+    return body
+
+
+def event_body(type_: str, at: str, **extra) -> dict:
+    return {"id": str(uuid.uuid4()), "type": type_, "at": at, **extra}

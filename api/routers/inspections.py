@@ -1,3 +1,69 @@
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1")
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
+
+from api.deps import AnyUser, Cursor, Db, FieldWorker, Limit
+from api.routers.hazard_views import hazard_read
+from api.schemas.common import Page
+from api.schemas.hazards import InspectionCreate, InspectionRead
+from services import inspections
+from services.models import Inspection
+from services.pagination import paginate
+
+router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
+ERRORS = {404: {"description": "not found"}, 409: {"description": "id reused with other content"}}
+
+
+def inspection_read(db, inspection: Inspection) -> InspectionRead:
+    hazards = [hazard_read(h) for h in inspections.hazards_of(db, inspection.id)]
+    fields = {c: getattr(inspection, c) for c in InspectionRead.model_fields if c != "hazards"}
+    return InspectionRead(**fields, hazards=hazards)
+
+
+@router.post(
+    "",
+    response_model=InspectionRead,
+    status_code=201,
+    responses={200: {"model": InspectionRead}, **ERRORS},
+)
+def create_inspection(db: Db, actor: FieldWorker, body: InspectionCreate, response: Response):
+    """Record an inspection and the hazards found in it. Retrying with the same id is safe."""
+    inspection, created = inspections.record_inspection(db, actor, data=body.model_dump())
+    response.status_code = 201 if created else 200
+    db.flush()
+    return inspection_read(db, inspection)
+
+
+@router.get("/{inspection_id}", response_model=InspectionRead, responses=ERRORS)
+def get_inspection(db: Db, actor: AnyUser, inspection_id: uuid.UUID):
+    return inspection_read(db, inspections.get_inspection(db, actor, inspection_id))
+
+
+@router.get("", response_model=Page[InspectionRead])
+def list_inspections(
+    db: Db,
+    actor: AnyUser,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+    unit_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    campaign_id: uuid.UUID | None = None,
+    inspected_from: AwareDatetime | None = None,
+    inspected_to: AwareDatetime | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+):
+    stmt = inspections.list_inspections_stmt(
+        actor,
+        region=region,
+        unit_id=unit_id,
+        kind=kind,
+        campaign_id=campaign_id,
+        inspected_from=inspected_from,
+        inspected_to=inspected_to,
+    )
+    page = paginate(db, stmt, [Inspection.inspected_at, Inspection.id], limit=limit, cursor=cursor)
+    return {"items": [inspection_read(db, i) for i in page.items], "next_cursor": page.next_cursor}

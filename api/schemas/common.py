@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+from services.settings import get_settings
 
 T = TypeVar("T")
 
@@ -15,6 +18,13 @@ class WriteModel(BaseModel):
 
 class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    @field_serializer("*", mode="wrap")
+    def _local_times(self, value: Any, handler: Any) -> Any:
+        # Times go out in the configured zone, whatever offset they came in with.
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(get_settings().tz).isoformat()
+        return handler(value)
 
 
 class Page(BaseModel, Generic[T]):
