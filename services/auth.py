@@ -18,7 +18,9 @@ from services.models import LoginFailure, RefreshToken, Unit, User
 from services.regions import contains, require_region
 from services.settings import get_settings
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher(
+    time_cost=get_settings().argon2_time_cost, memory_cost=get_settings().argon2_memory_kib
+)
 # Verified when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 ALGORITHM = "HS256"

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     photo_max_bytes: int = 10 * 1024 * 1024
     body_max_bytes: int = 20 * 1024 * 1024
+    # argon2id cost; the defaults are argon2-cffi's (RFC 9106 low-memory), tests lower them.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     login_max_failures: int = 5
     login_window_minutes: int = 15
     # How long the API waits before the debounced recompute runs; writes within it share one task.
