@@ -242,6 +242,10 @@ def update_unit(
             raise Invalid("status_since", "may not be before operating_since")
     elif status_since is not None and status_since != unit.status_since:
         raise Invalid("status_since", "may only be given with a change of status")
+    if "operating_since" in diff and not status_changed and unit.status == "closed":
+        opened = diff["operating_since"][1]
+        if opened is not None and unit.closed_on is not None and opened > unit.closed_on:
+            raise Invalid("operating_since", "may not be after the unit's closing date")
     if "credit_code" in diff:
         _check_credit_free(session, new["credit_code"], unit.id)
     if not diff:

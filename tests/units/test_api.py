@@ -220,6 +220,13 @@ def test_patch_bad_input(client):
     assert r.status_code == 409
     inspector = login_as(client, "inspector", TOWN_A)
     assert client.patch(f"{URL}/{uid}", json={"name": "x"}, headers=inspector).status_code == 403
+    closed = client.post(
+        URL,
+        json=body(credit_code=None, name="已关", status="closed", status_since="2024-01-31"),
+        headers=town,
+    ).json()
+    r = client.patch(f"{URL}/{closed['id']}", json={"operating_since": "2024-02-01"}, headers=town)
+    assert r.status_code == 422 and loc(r) == ["body", "operating_since"]
     # Clearing the credit code frees it for another unit.
     r = client.patch(f"{URL}/{uid}", json={"credit_code": None}, headers=town)
     assert r.status_code == 200 and r.json()["credit_code"] is None
@@ -299,3 +306,19 @@ def test_unit_row_matches_its_table(session, client):
     stored = session.get(Unit, uuid.UUID(uid.json()["id"]))
     assert stored.status == "suspended" and stored.closed_on is None
     assert stored.status_since == date(2025, 1, 2)
+
+
+def test_openapi_documents_the_routes(client):
+    spec = client.get("/openapi.json").json()
+    post = spec["paths"]["/api/v1/units"]["post"]
+    assert {"200", "201", "409", "422"} <= set(post["responses"])
+    for path, method in [
+        ("/api/v1/units/{unit_id}", "get"),
+        ("/api/v1/units/{unit_id}", "patch"),
+        ("/api/v1/campaigns/{campaign_id}", "get"),
+    ]:
+        responses = spec["paths"][path][method]["responses"]
+        assert {"200", "404", "422"} <= set(responses), (path, method)
+    upload = spec["paths"]["/api/v1/units/import"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert "ImportReport" in str(upload["responses"]["200"])

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import datetime
 
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from services.models import AuditEntry, Unit
+from services.models import AuditEntry, MetricMark, Unit
+from services.periods import local_month
+from services.settings import get_settings
 from tests.builders import (
     TOWN_A,
     VILLAGE_A1,
@@ -105,6 +108,12 @@ def test_gb18030_csv_with_chinese_headings(client, session):
     assert names.isdisjoint({"坏代码厂", "无类型店", "外镇店", "怪类型"})
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "unit")).all()
     assert sorted(actions) == ["create", "create", "update", "update"]
+    summary = session.scalar(select(AuditEntry).where(AuditEntry.entity == "unit_import"))
+    assert summary.changes == {"created": 2, "updated": 2, "rejected": 4}
+    # The roster changed in both villages: their current month's figures are to be recomputed.
+    now = local_month(datetime.now(get_settings().tz), get_settings().tz)
+    marks = set(session.execute(select(MetricMark.region_code, MetricMark.month)).tuples())
+    assert {(VILLAGE_A1, now), (VILLAGE_A2, now)} <= marks
 
     # The same file again creates nothing new: every good row now matches a stored unit.
     again = upload(client, town, csv_bytes(rows)).json()
