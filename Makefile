@@ -36,7 +36,7 @@ $(BIN)/python:
 # Reinstalls only when pyproject.toml changes (the stamp is older than it).
 $(STAMP): pyproject.toml | $(BIN)/python
 	@echo "installing hazardtrack and its test tools into $(VENV) …"
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --no-compile --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
 
 clean:
