@@ -225,7 +225,9 @@ def leaves(session: Session, prefix: str = "") -> list[str]:
 
 
 def first_month(session: Session, today_month: date) -> date:
-    """The earliest month any record falls in (figures are kept from there to now)."""
+    """Where live figures start: the earliest month of any record or frozen quarter, and at
+    the latest January of last year (so this year and last have roster figures without records).
+    """
     row = session.execute(
         text(
             """
@@ -235,9 +237,12 @@ def first_month(session: Session, today_month: date) -> date:
                 (SELECT min(to_date(substr(quarter, 1, 4) || '-' ||
                     lpad(((substr(quarter, 6, 1)::int - 1) * 3 + 1)::text, 2, '0') || '-01',
                     'YYYY-MM-DD')) FROM self_reports),
-                CAST(:today AS date))
+                (SELECT min(to_date(substr(quarter, 1, 4) || '-' ||
+                    lpad(((substr(quarter, 6, 1)::int - 1) * 3 + 1)::text, 2, '0') || '-01',
+                    'YYYY-MM-DD')) FROM frozen_quarters),
+                CAST(:floor AS date))
             """
         ),
-        {"today": today_month},
+        {"floor": date(today_month.year - 1, 1, 1)},
     ).scalar_one()
     return row
