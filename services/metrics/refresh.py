@@ -97,14 +97,19 @@ def recompute_township(
 
 
 def recompute_all(
-    session: Session, *, region: str | None = None, period: Period | str | None = None
+    session: Session,
+    *,
+    region: str | None = None,
+    period: Period | str | None = None,
+    now: datetime | None = None,
 ) -> int:
     """A full recompute in one transaction (the worker splits it by township instead)."""
     if isinstance(period, str):
         period = parse_period(period)
-    periods = expand([period]) if period else all_periods(session)
+    periods = expand([period]) if period else all_periods(session, now=now)
     return sum(
-        recompute_township(session, township=t, periods=periods) for t in townships(session, region)
+        recompute_township(session, township=t, periods=periods, now=now)
+        for t in townships(session, region)
     )
 
 

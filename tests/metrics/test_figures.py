@@ -1,0 +1,210 @@
+"""Each figure on small hand-built histories, through the service and the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from services.actors import SYSTEM
+from services.db import unit_of_work
+from services.metrics import read, refresh
+from tests.builders import (
+    COUNTY,
+    TOWN_A,
+    TOWN_B,
+    VILLAGE_A1,
+    VILLAGE_A2,
+    VILLAGE_B1,
+    login_as,
+    make_region_tree,
+    make_unit,
+)
+from tests.metrics.builders import Ev, Version, add_hazard, add_inspection, add_report
+from tests.metrics.reference import TZ
+
+
+def at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TZ)
+
+
+def figs(region: str, period: str, view: str = "live", now: datetime | None = None) -> dict:
+    with unit_of_work() as s:
+        if view == "live":
+            refresh.recompute_all(s, now=now)
+        scope = read.resolve(s, actor=SYSTEM, region=region, period=period, view=view, now=now)
+        return read.figures(s, scope)["metrics"]
+
+
+def test_hazard_figures_follow_the_lifecycle():
+    make_region_tree()
+    u = make_unit(VILLAGE_A1)
+    found = at(2025, 8, 1, 9)
+    due = at(2025, 8, 10, 18)
+    with unit_of_work() as s:
+        add_hazard(s, u, found)  # on the spot: closed, on time
+        add_hazard(s, u, found, deadline=due, events=[Ev("verify", at(2025, 8, 9))])  # on time
+        add_hazard(s, u, found, deadline=due, events=[Ev("verify", at(2025, 8, 12))])  # late
+        # Fix submitted before the deadline, awaiting verification: not overdue.
+        add_hazard(s, u, found, deadline=due, events=[Ev("submit_rectification", at(2025, 8, 9))])
+        # Submitted, then rejected: overdue once the deadline passed.
+        add_hazard(
+            s, u, found, level="major", deadline=due,
+            events=[Ev("submit_rectification", at(2025, 8, 9)), Ev("reject", at(2025, 8, 9, 12))],
+        )  # fmt: skip
+        # Extended past the cut-off used below: not overdue then.
+        add_hazard(
+            s, u, found, deadline=due,
+            events=[Ev("extend", at(2025, 8, 5), deadline=at(2025, 9, 30))],
+        )  # fmt: skip
+        add_hazard(s, u, found, deadline=due, events=[Ev("void", at(2025, 8, 2))])  # excluded
+    m = figs(COUNTY, "2025-08", now=datetime(2025, 9, 1, tzinfo=UTC))
+    assert m["hazards_found"] == {"count": 6}
+    assert m["rectification_rate"] == {"numerator": 3, "denominator": 6, "value": 0.5}
+    assert m["rectification_rate_major"] == {"numerator": 0, "denominator": 1, "value": 0.0}
+    assert m["on_time_rectification_rate"] == {"numerator": 2, "denominator": 3, "value": 2 / 3}
+    assert m["overdue_hazards"] == {"count": 1}
+    # Months have no reporting figures: null, not 100%.
+    assert m["reporting_rate"] == {"numerator": 0, "denominator": 0, "value": None}
+    # The same hazards later: the extension has run out too.
+    m = figs(COUNTY, "2025Q3", now=datetime(2025, 10, 2, tzinfo=UTC))
+    assert m["overdue_hazards"] == {"count": 2}
+
+
+def test_periods_use_local_time():
+    make_region_tree()
+    u = make_unit(VILLAGE_A1)
+    with unit_of_work() as s:
+        add_hazard(s, u, at(2025, 10, 1, 0, 30))  # 2025-09-30 16:30 UTC: October locally
+        add_inspection(s, u, at(2025, 9, 30, 23, 30))  # still September locally
+    assert figs(COUNTY, "2025Q4")["hazards_found"] == {"count": 1}
+    assert figs(COUNTY, "2025Q3")["hazards_found"] == {"count": 0}
+    assert figs(COUNTY, "2025-09")["inspections"] == {"count": 1}
+    assert figs(COUNTY, "2025-10")["inspections"] == {"count": 0}
+
+
+def test_reporting_figures_and_the_roster():
+    make_region_tree()
+    own = make_unit(VILLAGE_A1)
+    proxy = make_unit(VILLAGE_A2)
+    late = make_unit(VILLAGE_B1)
+    missing = make_unit(VILLAGE_B1, closed_on=date(2025, 8, 10), status="closed")  # mid-quarter
+    make_unit(VILLAGE_B1, closed_on=date(2025, 7, 1), status="closed")  # closed all quarter
+    make_unit(VILLAGE_B1, operating_since=date(2025, 10, 1))  # opened after it
+    make_unit(VILLAGE_A1, reporting_required=False)  # on the roster, not required
+    with unit_of_work() as s:
+        add_report(s, own, "2025Q3", [Version(at(2025, 10, 9), True, False)])
+        # Filed by staff on time; amended later to zero hazards (the latest version decides).
+        add_report(
+            s, proxy, "2025Q3",
+            [Version(at(2025, 10, 9), False, False), Version(at(2025, 10, 20), False, True)],
+        )  # fmt: skip
+        add_report(s, late, "2025Q3", [Version(at(2025, 10, 16, 0, 1), True, True)])
+        add_inspection(s, missing, at(2025, 8, 1, 10))
+    m = figs(COUNTY, "2025Q3")
+    assert m["required_units"] == {"count": 4}
+    assert m["reporting_rate"] == {"numerator": 3, "denominator": 4, "value": 0.75}
+    assert m["on_time_reporting_rate"] == {"numerator": 2, "denominator": 4, "value": 0.5}
+    assert m["self_reporting_rate"] == {"numerator": 2, "denominator": 3, "value": 2 / 3}
+    assert m["zero_hazard_rate"] == {"numerator": 2, "denominator": 3, "value": 2 / 3}
+    assert m["coverage"] == {"numerator": 1, "denominator": 5, "value": 0.2}
+    # A township's counts add up to its county's.
+    a, b = figs(TOWN_A, "2025Q3"), figs(TOWN_B, "2025Q3")
+    for name in ("required_units", "reports_filed", "roster_units"):
+        assert a[name]["count"] + b[name]["count"] == m[name]["count"]
+    # A year sums its quarters' unit-quarters.
+    y = figs(COUNTY, "2025")
+    assert y["reports_filed"] == {"count": 3}
+    # Three units all year (12), one closed in Q3 (3), one closed on 1 July (2), one opened in Q4.
+    assert y["required_units"]["count"] == 12 + 3 + 2 + 1
+
+    # Frozen: a report amended after the cut-off keeps its first state; late filing is excluded.
+    with unit_of_work() as s:
+        refresh.freeze_quarter(s, period="2025Q3")
+        scope = read.resolve(s, actor=SYSTEM, region=COUNTY, period="2025Q3", view="frozen")
+        f = read.figures(s, scope)["metrics"]
+    assert f["reporting_rate"] == {"numerator": 2, "denominator": 4, "value": 0.5}
+    assert f["zero_hazard_rate"] == {"numerator": 0, "denominator": 2, "value": 0.0}
+
+
+def test_flags_zero_declared_but_hazards_found():
+    make_region_tree()
+    u = make_unit(VILLAGE_A1)
+    v = make_unit(VILLAGE_A2)
+    with unit_of_work() as s:
+        add_report(s, u, "2025Q3", [Version(at(2025, 10, 9), True, True)])
+        add_report(s, v, "2025Q3", [Version(at(2025, 10, 9), True, True)])
+        add_hazard(s, u, at(2025, 8, 1, 9))
+        add_hazard(s, v, at(2025, 8, 1, 9), source="self_report")  # its own finding: no flag
+        scope = read.resolve(s, actor=SYSTEM, region=COUNTY, period="2025", view="live")
+        flags = read.flags(s, scope)
+    assert [(f["unit_id"], f["quarter"], f["township_code"]) for f in flags] == [
+        (u, "2025Q3", TOWN_A)
+    ]
+
+
+def test_api_reads_are_scoped_validated_and_exported(client):
+    make_region_tree()
+    u = make_unit(VILLAGE_A1)
+    with unit_of_work() as s:
+        add_hazard(s, u, at(2025, 8, 1, 9), deadline=at(2025, 8, 2))
+        add_hazard(s, make_unit(VILLAGE_B1), at(2025, 8, 1, 9))
+        refresh.recompute_all(s)
+    town_a = login_as(client, "township", TOWN_A)
+    inspector = login_as(client, "inspector", TOWN_A)
+    get = client.get
+    r = get("/api/v1/metrics", params={"period": "2025Q3"}, headers=inspector)
+    assert r.status_code == 200 and r.json()["region_code"] == TOWN_A
+    assert r.json()["metrics"]["hazards_found"] == {"count": 1}
+    assert get("/api/v1/metrics", params={"period": "2025Q3", "region": TOWN_B}, headers=town_a).status_code == 404  # fmt: skip
+    for params, field in [
+        ({"period": "2025Q5"}, "period"),
+        ({"period": "2025Q3", "view": "old"}, "view"),
+        ({"period": "2025Q3", "region": "12"}, "region"),
+    ]:
+        r = get("/api/v1/metrics", params=params, headers=town_a)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", field], r.text
+    assert get("/api/v1/metrics", params={"period": "2025Q3", "view": "frozen"}, headers=town_a).status_code == 404  # fmt: skip
+    r = get(
+        "/api/v1/metrics/members", params={"period": "2025Q3", "metric": "nope"}, headers=town_a
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "metric"]
+    r = get(
+        "/api/v1/metrics/members",
+        params={"period": "2025Q3", "metric": "overdue_hazards", "limit": 1},
+        headers=town_a,
+    )
+    assert r.status_code == 200 and r.json()["total"] == 1 and r.json()["kind"] == "hazards"
+    r = get("/api/v1/metrics/series", params={"from": "2025Q1", "to": "2025-12"}, headers=town_a)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "to"]
+    r = get("/api/v1/metrics/series", params={"from": "2025Q1", "to": "2025Q4"}, headers=town_a)
+    assert [e["period"] for e in r.json()["items"]] == ["2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+
+    county = login_as(client, "county", COUNTY)
+    r = get("/api/v1/metrics/breakdown", params={"period": "2025Q3"}, headers=county)
+    ranked = [(e["region_code"], e["rank"]) for e in r.json()["items"]]
+    assert ranked == [(TOWN_B, 1), (TOWN_A, 2)]  # 100% before 0%
+    r = get("/api/v1/metrics/export", params={"period": "2025Q3", "format": "csv"}, headers=county)
+    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
+    table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert table[0][:3] == ["区域代码", "区域", "隐患总数"] and "整改率" in table[0]
+    assert table[-1][1] == "合计（示范县）" and table[-1][2] == "2"
+    r = get("/api/v1/metrics/export", params={"period": "2025Q3", "format": "xlsx"}, headers=county)
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet["B2"].value in ("东镇", "西镇") and sheet["A1"].value == "区域代码"
+
+
+@pytest.mark.parametrize("role", ["inspector", "unit"])
+def test_recompute_and_freeze_need_their_roles(client, role):
+    make_region_tree()
+    kw = {"unit_id": make_unit(VILLAGE_A1)} if role == "unit" else {}
+    h = login_as(client, role, TOWN_A, **kw)
+    assert client.post("/api/v1/metrics/recompute", json={}, headers=h).status_code == 403
+    assert client.post("/api/v1/metrics/freeze", json={"period": "2025Q3"}, headers=h).status_code == 403  # fmt: skip
+    admin = login_as(client, "admin")
+    r = client.post("/api/v1/metrics/freeze", json={"period": "2099Q1"}, headers=admin)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "period"]
+    assert client.post("/api/v1/metrics/freeze", json={"period": "2025"}, headers=admin).status_code == 422  # fmt: skip
