@@ -52,6 +52,22 @@ def catch_up() -> int:
     n = _drain_marks()
     if n:
         log.info("catch-up recomputed %d buckets", n)
+    # Runs asked for while the broker was down are still pending: send them again (both kinds
+    # are idempotent, so a run that was merely slow to start does no harm when sent twice).
+    with unit_of_work() as session:
+        stale = runs.stale_pending(session)
+    for run in stale:
+        if run.kind == "recompute":
+            recompute_all.apply_async(
+                kwargs={
+                    "run_id": str(run.id),
+                    **{k: run.params.get(k) for k in ("region", "period")},
+                }
+            )
+        elif run.kind == "freeze":
+            freeze_quarter.apply_async(
+                kwargs={"run_id": str(run.id), "period": run.params["period"]}
+            )
     return n
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from services.actors import Actor
@@ -19,6 +20,21 @@ def create_run(session: Session, *, kind: str, params: dict[str, Any]) -> TaskRu
     session.add(run)
     session.flush()
     return run
+
+
+def stale_pending(session: Session, *, older_than_seconds: int = 60) -> list[TaskRun]:
+    """Runs still pending a while after they were asked for (their send was probably lost)."""
+    return list(
+        session.scalars(
+            select(TaskRun)
+            .where(
+                TaskRun.status == "pending",
+                TaskRun.kind.in_(("recompute", "freeze")),
+                TaskRun.created_at < func.now() - timedelta(seconds=older_than_seconds),
+            )
+            .limit(100)
+        )
+    )
 
 
 def get_run(session: Session, run_id: uuid.UUID, *, actor: Actor) -> TaskRun:
