@@ -162,6 +162,52 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The work summary of a region and period, as Markdown or DOCX, with progress."""
+    from services import summary
+    from services.actors import SYSTEM
+    from services.db import unit_of_work
+    from services.errors import DomainError
+
+    fmt = args.format or (Path(args.out).suffix.lstrip(".") if args.out else "md")
+    if fmt not in summary.FORMATS:
+        print(f"error: format must be one of {', '.join(summary.FORMATS)}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    command = (
+        f"hazardtrack report --region {args.region} --period {args.period}"
+        + (f" --view {args.view}" if args.view != "live" else "")
+        + f" --format {fmt}"
+        + (f" --out {args.out}" if args.out else "")
+    )
+    _say(f"[1/3] reading the figures of {args.region} for {args.period} ({args.view}) …")
+    try:
+        with unit_of_work() as session:
+            built = summary.build(
+                session,
+                actor=SYSTEM,
+                region=args.region,
+                period=args.period,
+                view=args.view,
+                progress=lambda m: _say("      " + m),
+            )
+    except DomainError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    _say(f"[2/3] writing {built.title} as {fmt} …")
+    content = summary.render(built, fmt, command=command if args.stamp else None)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
+        _say(f"[3/3] wrote {out} ({len(content)} bytes) in {time.monotonic() - started:.1f} s")
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+    return 0
+
+
 # --- dev: everything in one go --------------------------------------------------------------
 
 
@@ -341,6 +387,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="only this region's townships (a 12-digit code)")
     p.add_argument("--period", help="only this period and those it contains (2026Q2, 2026 …)")
     p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("report", help="the work summary (工作总结) of a region and period")
+    p.add_argument("--region", required=True, help="a 12-digit region code (county or township)")
+    p.add_argument("--period", required=True, help="a quarter (2026Q3), half-year (2026H1) or year")
+    p.add_argument("--format", choices=["md", "docx"], help="default: from --out's suffix, else md")
+    p.add_argument("--out", help="file to write (default: Markdown on standard output)")
+    p.add_argument("--view", choices=["live", "frozen"], default="live")
+    p.add_argument(
+        "--stamp", action="store_true", help="write the command that made it into the document"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("freeze", help="freeze a quarter's figures (e.g. 2026Q2)")
     p.add_argument("period")

@@ -4,6 +4,7 @@ from api.routers import (
     audit,
     auth,
     campaigns,
+    dashboard,
     hazards,
     health,
     inspections,
@@ -11,6 +12,7 @@ from api.routers import (
     reference,
     regions,
     self_reports,
+    summary,
     sync,
     units,
     users,
@@ -30,4 +32,6 @@ ROUTERS = [
     self_reports.router,
     metrics.router,
     audit.router,
+    summary.router,
+    dashboard.router,
 ]
