@@ -23,13 +23,14 @@ def _transport_options() -> dict:
     if settings.broker_url:
         return {"visibility_timeout": 3600}
     folder = (settings.data_dir / "broker").resolve()
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
         "store_processed": False,
+        "control_folder": str(folder / "control"),  # broadcast (pidbox) files, else in the cwd
     }
 
 
@@ -39,6 +40,8 @@ celery_app = Celery("hazardtrack", broker=broker_url(), include=["worker.tasks"]
 celery_app.conf.update(
     broker_transport_options=_transport_options(),
     broker_connection_retry_on_startup=True,
+    # A send from the API must fail fast when the broker is away: the marks wait in PostgreSQL.
+    broker_connection_timeout=2,
     task_default_queue=QUEUE,
     task_acks_late=True,  # a task is acknowledged only when it has finished
     task_reject_on_worker_lost=True,  # …and goes back to the queue if the worker dies
