@@ -23,10 +23,11 @@ format: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/hazardtrack migrate
 
+# The recompute benchmark on generated data; SCALE=tiny|county|province (default county).
+SCALE ?= county
 bench: $(STAMP)
-	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; \
-	elif [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(BIN)/python -m pytest bench; \
-	else echo "no benchmarks in bench/"; fi
+	$(BIN)/python bench/generate.py --scale $(SCALE)
+	$(BIN)/python bench/bench_recompute.py --scale $(SCALE)
 
 install: $(STAMP)
 
