@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api import errors, observability
 from api.routers import ROUTERS
 from services.settings import get_settings
+
+
+class ErrorBody(BaseModel):
+    detail: Any
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    detail: list[FieldError]
+
+
+# The errors any operation may answer with, documented once for all of them (routes may add
+# their own descriptions): the contract promises `{"detail": …}` on every 4xx.
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a body that is not valid JSON or form data"},
+    401: {"model": ErrorBody, "description": "no valid access token"},
+    403: {"model": ErrorBody, "description": "the caller's role may not do this"},
+    404: {"model": ErrorBody, "description": "not found, or outside the caller's region"},
+    409: {"model": ErrorBody, "description": "conflicts with a stored record"},
+    413: {"model": ValidationErrorBody, "description": "request body too large"},
+    422: {"model": ValidationErrorBody, "description": "invalid input; `loc` names the field"},
+    429: {"model": ErrorBody, "description": "too many failed logins"},
+    503: {"model": ErrorBody, "description": "database unavailable, retry"},
+}
 
 
 def create_app() -> FastAPI:
@@ -43,6 +75,6 @@ def create_app() -> FastAPI:
         return await call_next(request)
 
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS)
     observability.install(app)  # /metrics, request ids, JSON logs
     return app
