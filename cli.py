@@ -162,6 +162,46 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_units(args: argparse.Namespace) -> int:
+    """Import units from a CSV or XLSX file, a batch at a time, reporting as it goes."""
+    from services import unit_import
+    from services.actors import SYSTEM
+    from services.db import unit_of_work
+    from services.errors import DomainError
+
+    path = Path(args.file)
+    try:
+        rows = unit_import.read_rows(path.read_bytes(), path.name)
+    except (OSError, DomainError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)] or [[]]
+    _say(f"importing {len(rows)} rows from {path.name} in {len(batches)} batches …")
+    totals = {"created": 0, "updated": 0, "rejected": 0}
+    rejected: list[dict] = []
+    started = time.monotonic()
+    with unit_of_work() as session:  # one transaction: the file goes in whole or not at all
+        for i, batch in enumerate(batches, 1):
+            result = unit_import.import_rows(session, SYSTEM, batch)
+            for key in totals:
+                totals[key] += result[key]
+            rejected += [r for r in result["rows"] if r.get("result") == "rejected"]
+            done = sum(len(b) for b in batches[:i])
+            _say(
+                f"  [{i}/{len(batches)}] {done}/{len(rows)} rows: "
+                + ", ".join(f"{v} {k}" for k, v in totals.items())
+            )
+    for row in rejected[:20]:
+        _say(f"  row {row.get('row')}: rejected: {row.get('errors')}")
+    if len(rejected) > 20:
+        _say(f"  … and {len(rejected) - 20} more rejected rows")
+    _say(
+        f"done in {time.monotonic() - started:.1f} s: "
+        + ", ".join(f"{v} {k}" for k, v in totals.items())
+    )
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """The work summary of a region and period, as Markdown or DOCX, with progress."""
     from services import summary
@@ -387,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="only this region's townships (a 12-digit code)")
     p.add_argument("--period", help="only this period and those it contains (2026Q2, 2026 …)")
     p.set_defaults(func=cmd_recompute)
+
+    p = sub.add_parser("import-units", help="import units from a CSV (UTF-8/GB18030) or XLSX file")
+    p.add_argument("file")
+    p.add_argument("--batch", type=int, default=500, help="rows per progress step")
+    p.set_defaults(func=cmd_import_units)
 
     p = sub.add_parser("report", help="the work summary (工作总结) of a region and period")
     p.add_argument("--region", required=True, help="a 12-digit region code (county or township)")
