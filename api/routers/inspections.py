@@ -13,6 +13,7 @@ from api.schemas.hazards import InspectionCreate, InspectionRead
 from services import inspections
 from services.models import Inspection
 from services.pagination import paginate
+from services.regions import get_region
 
 router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 ERRORS = {404: {"description": "not found"}, 409: {"description": "id reused with other content"}}
@@ -56,6 +57,8 @@ def list_inspections(
     limit: Limit = 50,
     cursor: Cursor = None,
 ):
+    if region:
+        get_region(db, region, scope=actor.scope)  # 404 outside the caller's subtree
     stmt = inspections.list_inspections_stmt(
         actor,
         region=region,
