@@ -7,9 +7,7 @@ PostgreSQL when Prometheus scrapes, so every API replica reports the same truth.
 
 from __future__ import annotations
 
-import logging
 import re
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
+
+from services.logs import configure_logging
 
 REQUEST_ID_HEADER = "x-request-id"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -88,49 +88,6 @@ class DatabaseGauges(Collector):
 
 
 REGISTRY.register(DatabaseGauges())
-
-_configured = False
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr, for structlog and the standard library alike (once per process)."""
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    shared = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(ensure_ascii=False),
-            ],
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-        )
-    )
-    root = logging.getLogger()
-    from services.settings import get_settings
-
-    if get_settings().env != "test":  # under pytest, leave its log capture alone
-        root.handlers = [handler]
-        root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True  # our access line carries the request id
-
 
 log = structlog.get_logger("hazardtrack.http")
 

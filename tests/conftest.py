@@ -78,3 +78,12 @@ def app():
 def client(app):
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def worker(database):
+    """A real Celery worker, shared by the tests that need one."""
+    from tests.worker_process import running_worker
+
+    with running_worker() as w:
+        yield w

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
-from celery import Celery
+import structlog
+from celery import Celery, Task
+from celery.signals import setup_logging
 
 from services.settings import get_settings
 from worker.schedule import BEAT_SCHEDULE
@@ -36,7 +39,24 @@ def _transport_options() -> dict:
 
 QUEUE = os.environ.get("HAZARDTRACK_QUEUE", "hazardtrack")
 
-celery_app = Celery("hazardtrack", broker=broker_url(), include=["worker.tasks"])
+log = structlog.get_logger("hazardtrack.worker")
+
+
+class RequestBoundTask(Task):
+    """Runs a task with the id of the request that caused it bound to every log line."""
+
+    def __call__(self, *args, **kwargs):
+        request_id = kwargs.pop("request_id", None)
+        structlog.contextvars.clear_contextvars()
+        if request_id:
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+        log.info("task started", task=self.name, task_id=self.request.id)
+        return super().__call__(*args, **kwargs)
+
+
+celery_app = Celery(
+    "hazardtrack", broker=broker_url(), include=["worker.tasks"], task_cls=RequestBoundTask
+)
 celery_app.conf.update(
     broker_transport_options=_transport_options(),
     broker_connection_retry_on_startup=True,
@@ -53,6 +73,22 @@ celery_app.conf.update(
     enable_utc=True,
     beat_schedule=BEAT_SCHEDULE,  # the periodic work, one commented entry each
 )
+
+
+@setup_logging.connect
+def _json_logs(**_: object) -> None:
+    """Worker and beat log JSON lines like the API (Celery leaves logging to us)."""
+    from services.logs import configure_logging
+
+    configure_logging(logging.INFO, own_process=True)
+
+
+def send(task: str, *, countdown: float | None = None, **kwargs) -> None:
+    """Queue a task by name, carrying the current request id so its logs can be joined."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        kwargs["request_id"] = request_id
+    celery_app.send_task(task, kwargs=kwargs, countdown=countdown, retry=False)
 
 
 def broker_reachable(timeout: float = 1.0) -> bool:

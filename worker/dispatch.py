@@ -31,9 +31,9 @@ def figures_changed() -> None:
             return
         _next_allowed = now + debounce
     try:
-        from worker.app import celery_app
+        from worker.app import send
 
-        celery_app.send_task("worker.tasks.recompute_marked", countdown=debounce, retry=False)
+        send("worker.tasks.recompute_marked", countdown=debounce)
     except Exception as exc:  # broker down: the marks wait in PostgreSQL
         log.warning("could not send recompute task: %s", exc)
         with _lock:

@@ -43,7 +43,9 @@ def _drain_marks() -> int:
 @celery_app.task(name="worker.tasks.recompute_marked", soft_time_limit=120, time_limit=180, **RETRY)
 def recompute_marked() -> int:
     """Recompute the live cells of every marked (leaf region, month) bucket."""
-    return _drain_marks()
+    n = _drain_marks()
+    log.info("recomputed marked buckets: %d", n)
+    return n
 
 
 @celery_app.task(name="worker.tasks.catch_up", soft_time_limit=120, time_limit=180, **RETRY)

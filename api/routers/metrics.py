@@ -260,9 +260,9 @@ def get_export(
 def _send(task: str, run_id: uuid.UUID, **kwargs: Any) -> None:
     """Queue a task after the commit; if the broker is down the run stays pending for catch-up."""
     try:
-        from worker.app import celery_app
+        from worker.app import send
 
-        celery_app.send_task(task, kwargs={"run_id": str(run_id), **kwargs}, retry=False)
+        send(task, run_id=str(run_id), **kwargs)
     except Exception as exc:
         log.warning("could not send %s: %s", task, exc)
 

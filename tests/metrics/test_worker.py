@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from celery import Celery
 from sqlalchemy import text
 
@@ -21,39 +16,9 @@ from services.settings import get_settings
 from tests.builders import COUNTY, TOWN_A, VILLAGE_A1, login_as, make_region_tree, make_unit
 from tests.metrics.builders import Ev, add_event, add_hazard
 from worker import dispatch
-from worker.app import QUEUE, celery_app
+from worker.app import celery_app
 
 TZ = get_settings().tz
-
-
-@pytest.fixture(scope="module")
-def worker(database):
-    """A real worker process on this test run's queue, broker and database."""
-    log = tempfile.NamedTemporaryFile(prefix="celery-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "worker.app:celery_app", "worker",
-         "--pool=solo", "-Q", QUEUE, "--loglevel=INFO", "--without-gossip",
-         "--without-mingle", "--without-heartbeat"],
-        env=dict(os.environ),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if b" ready." in open(log.name, "rb").read():
-            break
-        if proc.poll() is not None:
-            pytest.fail(open(log.name, encoding="utf-8", errors="replace").read())
-        time.sleep(0.2)
-    else:
-        proc.terminate()
-        pytest.fail("the Celery worker did not become ready")
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def wait_for(check, timeout: float = 15.0):

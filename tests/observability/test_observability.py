@@ -81,3 +81,39 @@ def test_gauges_read_marks_and_overdue_hazards(client):
     assert _sample(body, "hazardtrack_metric_marks_waiting") == 2
     assert _sample(body, "hazardtrack_metric_marks_oldest_age_seconds") >= 0
     assert _sample(body, "hazardtrack_overdue_hazards") == 2
+
+
+def test_request_id_follows_a_write_into_the_task_it_caused(client, worker):
+    import json
+    import time
+
+    from tests.builders import (
+        TOWN_A,
+        VILLAGE_A1,
+        hazard_body,
+        inspection_body,
+        login_as,
+        make_region_tree,
+        make_unit,
+    )
+
+    make_region_tree()
+    inspector = login_as(client, "inspector", TOWN_A)
+    body = inspection_body(make_unit(VILLAGE_A1), hazards=[hazard_body()])
+    request_id = "req-follow-me-1"
+    r = client.post(
+        "/api/v1/inspections", json=body, headers={**inspector, "X-Request-ID": request_id}
+    )
+    assert r.status_code == 201 and r.headers["x-request-id"] == request_id
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        lines = [json.loads(x) for x in worker.log().splitlines() if x.startswith("{")]
+        done = [
+            x
+            for x in lines
+            if x.get("request_id") == request_id and "recomputed" in x.get("event", "")
+        ]
+        if done:
+            break
+        time.sleep(0.3)
+    assert done, worker.log()[-3000:]
