@@ -47,7 +47,9 @@ GROUP BY region_code, found_month, level
 """
 
 BASELINE_TZ_SQL = BASELINE_SQL.replace(
-    "found_month, level,\n", "date_trunc('month', found_at AT TIME ZONE 'Asia/Shanghai') AS m, level,\n", 1
+    "found_month, level,\n",
+    "date_trunc('month', found_at AT TIME ZONE 'Asia/Shanghai') AS m, level,\n",
+    1,
 ).replace("GROUP BY region_code, found_month, level", "GROUP BY 1, 2, 3")
 
 
@@ -136,9 +138,7 @@ def run_celery(env: dict, url: str, *, workers: int, parallel: bool, timeout: fl
         for p in procs:
             common.stop(p)
         try:
-            celery_app.connection_for_write().default_channel.queue_purge(
-                wenv["HAZARDTRACK_QUEUE"]
-            )
+            celery_app.connection_for_write().default_channel.queue_purge(wenv["HAZARDTRACK_QUEUE"])
         except Exception:
             pass
 
@@ -181,11 +181,17 @@ def broker_up() -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     common.scale_arg(parser)
-    parser.add_argument("--mode", choices=["celery", "inline"], default=None,
-                        help="celery (real worker processes; default when Redis answers) or inline")
+    parser.add_argument(
+        "--mode",
+        choices=["celery", "inline"],
+        default=None,
+        help="celery (real worker processes; default when Redis answers) or inline",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="baseline runs (best is kept)")
     parser.add_argument("--skip-scaleout", action="store_true")
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the baseline")
+    parser.add_argument(
+        "--explain", action="store_true", help="print EXPLAIN ANALYZE of the baseline"
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args(argv)
     name = common.db_name(args.scale, args.db)
@@ -203,9 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     # 1. baseline (parallel query as configured) and the recompute with two workers.
     base = time_sql(url, BASELINE_SQL, parallel=True, repeat=repeat)
     base_tz = time_sql(url, BASELINE_TZ_SQL, parallel=True, repeat=repeat)
-    common.report("baseline_sql_tz_at_query_time", base_tz, "s", baseline=base,
-                  baseline_name="same SQL on stored found_month",
-                  extra={"scale": args.scale, "hazards": hazards})
+    common.report(
+        "baseline_sql_tz_at_query_time",
+        base_tz,
+        "s",
+        baseline=base,
+        baseline_name="same SQL on stored found_month",
+        extra={"scale": args.scale, "hazards": hazards},
+    )
     if args.explain:
         common.say(explain(url, BASELINE_SQL, parallel=True))
     if mode == "celery":
@@ -213,14 +224,22 @@ def main(argv: list[str] | None = None) -> int:
     else:
         full = run_inline(env, url, parallel=True)
     common.report(
-        "1_full_recompute", full["seconds"], "s", baseline=base,
+        "1_full_recompute",
+        full["seconds"],
+        "s",
+        baseline=base,
         baseline_name="hand-written grouped SQL, parallel query on",
-        target="ratio <= 1.3", ok=full["seconds"] <= 1.3 * base,
+        target="ratio <= 1.3",
+        ok=full["seconds"] <= 1.3 * base,
         extra={"scale": args.scale, "hazards": hazards, "mode": mode, **full},
     )
     common.report(
-        "5_worker_peak_rss", full["peak_rss_mb"], "MB", target="<= 300 MB",
-        ok=full["peak_rss_mb"] <= 300, extra={"scale": args.scale, "mode": mode},
+        "5_worker_peak_rss",
+        full["peak_rss_mb"],
+        "MB",
+        target="<= 300 MB",
+        ok=full["peak_rss_mb"] <= 300,
+        extra={"scale": args.scale, "mode": mode},
     )
     if args.skip_scaleout or mode != "celery":
         return 0
@@ -229,17 +248,26 @@ def main(argv: list[str] | None = None) -> int:
     one = run_celery(env, url, workers=1, parallel=False, timeout=args.timeout)
     two = run_celery(env, url, workers=2, parallel=False, timeout=args.timeout)
     common.report(
-        "1b_full_recompute_2_workers_no_parallel_query", two["seconds"], "s", baseline=base_np,
+        "1b_full_recompute_2_workers_no_parallel_query",
+        two["seconds"],
+        "s",
+        baseline=base_np,
         baseline_name="hand-written grouped SQL, parallel query off",
         extra={"scale": args.scale, "hazards": hazards},
     )
     common.report(
-        "6_scale_out_speedup", one["seconds"] / two["seconds"], "x",
+        "6_scale_out_speedup",
+        one["seconds"] / two["seconds"],
+        "x",
         target=">= 1.7x (1 worker / 2 workers, parallel query off)",
         ok=one["seconds"] / two["seconds"] >= 1.7,
-        extra={"scale": args.scale, "one_worker_s": one["seconds"],
-               "two_workers_s": two["seconds"], "one_rss_mb": one["peak_rss_mb"],
-               "two_rss_mb": two["peak_rss_mb"]},
+        extra={
+            "scale": args.scale,
+            "one_worker_s": one["seconds"],
+            "two_workers_s": two["seconds"],
+            "one_rss_mb": one["peak_rss_mb"],
+            "two_rss_mb": two["peak_rss_mb"],
+        },
     )
     common.say(f"  one worker {one['seconds']:.2f} s, two workers {two['seconds']:.2f} s")
     return 0

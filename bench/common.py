@@ -29,7 +29,9 @@ SERVER = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:543
 BROKER = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/0")
 SECRET = "bench-secret-key-of-at-least-32-characters!"
 PASSWORD = "bench-pass-1"
-RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(tempfile.gettempdir()) / "hazardtrack-bench.jsonl"))
+RESULTS = Path(
+    os.environ.get("BENCH_RESULTS", Path(tempfile.gettempdir()) / "hazardtrack-bench.jsonl")
+)
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,9 @@ class Generator:
             elif dl < now:
                 if x < 0.88:  # closed, mostly on time
                     span = dl - found
-                    closed = found + int(span * (r.uniform(0.2, 1.0) if r.random() < 0.88 else r.uniform(1.0, 1.6)))
+                    closed = found + int(
+                        span * (r.uniform(0.2, 1.0) if r.random() < 0.88 else r.uniform(1.0, 1.6))
+                    )
                     closed = min(closed, now)
                     submitted = closed - r.randint(0, min(86400, closed - found))
                 elif x < 0.91:
@@ -301,35 +303,38 @@ class Generator:
             if major
             else N
         )
-        return "\t".join(
-            (
-                hid,
-                unit,
-                region,
-                inspection or N,
-                report or N,
-                "inspection" if inspection else "self_report",
-                "major" if major else "general",
-                category,
-                desc,
-                "一楼" if r.random() < 0.5 else N,
-                "on_the_spot" if spot else "deadline",
-                _stamp(found),
-                local_month(found),
-                _stamp(received),
-                status,
-                _stamp(init_dl) if init_dl else N,
-                _stamp(dl) if dl else N,
-                _stamp(submitted) if submitted else N,
-                _stamp(closed) if closed is not None and status == "closed" else N,
-                _stamp(voided) if voided else N,
-                "t" if supervised else "f",
-                N,
-                plan,
-                N,
-                HASH,
+        return (
+            "\t".join(
+                (
+                    hid,
+                    unit,
+                    region,
+                    inspection or N,
+                    report or N,
+                    "inspection" if inspection else "self_report",
+                    "major" if major else "general",
+                    category,
+                    desc,
+                    "一楼" if r.random() < 0.5 else N,
+                    "on_the_spot" if spot else "deadline",
+                    _stamp(found),
+                    local_month(found),
+                    _stamp(received),
+                    status,
+                    _stamp(init_dl) if init_dl else N,
+                    _stamp(dl) if dl else N,
+                    _stamp(submitted) if submitted else N,
+                    _stamp(closed) if closed is not None and status == "closed" else N,
+                    _stamp(voided) if voided else N,
+                    "t" if supervised else "f",
+                    N,
+                    plan,
+                    N,
+                    HASH,
+                )
             )
-        ) + "\n"
+            + "\n"
+        )
 
     def _events(self, hid: str, events: list) -> None:
         # Keep the lifecycle legal: from_status is the previous to_status.
@@ -457,7 +462,11 @@ class Generator:
                             found = r.randint(q_first, q_end - 1)
                             buf_h.append(
                                 self.hazard(
-                                    unit, region, found, inspection=None, report=sid,
+                                    unit,
+                                    region,
+                                    found,
+                                    inspection=None,
+                                    report=sid,
                                     on_the_spot_bias=0.7,
                                 )
                             )
@@ -473,7 +482,7 @@ class Generator:
                     f"{iid}\t{unit}\t{region}\t{kind_i}\t{_stamp(at)}\t{local_month(at)}\t"
                     f'["{r.choice(INSPECTORS)}", "{r.choice(INSPECTORS)}"]\t'
                     f"{DEPARTMENTS[self.n_ins % 3] if kind_i == 'joint' else '[]'}\t"
-                    f"{'整改通知书〔%d〕第%d号' % (2024, self.n_ins) if k else N}\t"
+                    f"{f'整改通知书〔{at // 31_557_600 + 1970}〕第{self.n_ins}号' if k else N}\t"
                     f"{_stamp(min(self.now, at + 1800))}\t{HASH}\n"
                 )
                 for _ in range(k):
@@ -556,8 +565,15 @@ def rebuild_indexes(url: str, indexes: list[tuple[str, str]], progress=print) ->
 def analyze(url: str, progress=print) -> None:
     """VACUUM ANALYZE the loaded tables: statistics, visibility map and hint bits."""
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("regions", "units", "inspections", "hazards", "hazard_events",
-                      "self_reports", "self_report_versions"):
+        for table in (
+            "regions",
+            "units",
+            "inspections",
+            "hazards",
+            "hazard_events",
+            "self_reports",
+            "self_report_versions",
+        ):
             t = time.monotonic()
             conn.execute(f"VACUUM (ANALYZE) {table}")
             progress(f"  vacuum analyze {table}: {time.monotonic() - t:.1f} s")
@@ -586,8 +602,8 @@ def generate(scale_name: str, db: str | None = None, *, progress=print, seed: in
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
         counts["size"] = size.fetchone()[0]
     progress(
-        "done: " + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
-                             for k, v in counts.items())
+        "done: "
+        + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in counts.items())
     )
     return counts
 

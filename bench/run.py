@@ -1,0 +1,63 @@
+"""Run every benchmark at one scale and print each figure with its baseline and ratio.
+
+    python bench/run.py --scale county            # make bench (generates the data if missing)
+    python bench/run.py --scale tiny --quick      # seconds: a smoke run
+    python bench/run.py --scale province --only recompute
+
+Figures are also appended as JSON lines to $BENCH_RESULTS (default: a file in the temp dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+STEPS = ["recompute", "freshness", "ingest", "reads"]
+
+
+def step(script: str, args: list[str]) -> int:
+    common.say(f"\n=== {script} {' '.join(args)}")
+    t = time.monotonic()
+    code = subprocess.call([sys.executable, str(HERE / script), *args], cwd=common.ROOT)
+    common.say(f"=== {script}: exit {code} in {time.monotonic() - t:.0f} s")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common.scale_arg(parser)
+    parser.add_argument("--only", choices=STEPS, action="append")
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
+    args = parser.parse_args(argv)
+    scale = ["--scale", args.scale] + (["--db", args.db] if args.db else [])
+    common.say(f"machine: {common.machine()}")
+    name = common.db_name(args.scale, args.db)
+    failed = 0
+    if args.regenerate or not common.database_exists(name):
+        failed |= step("generate.py", scale)
+    quick = args.quick or args.scale == "tiny"
+    for s in args.only or STEPS:
+        if s == "recompute":
+            failed |= step("bench_recompute.py", scale)
+        elif s == "freshness":
+            failed |= step("bench_freshness.py", scale + (["--hazards", "200"] if quick else []))
+        elif s == "ingest":
+            extra = ["--duration", "3", "--ramp", "", "--batches", "1", "--rate", "100"]
+            failed |= step("bench_ingest.py", scale + (extra if quick else []))
+        elif s == "reads":
+            extra = ["--duration", "3", "--rate", "200"]
+            failed |= step("bench_reads.py", scale + (extra if quick else []))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

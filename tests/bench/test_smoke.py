@@ -1,0 +1,83 @@
+"""The benchmarks run: a tiny generation and the recompute bench, in subprocesses (under 30 s)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def bench_db(database):
+    from tests import dbserver
+
+    server = dbserver.server_url()
+    name = f"hazardtrack_bench_smoke_{uuid.uuid4().hex[:8]}"
+    yield server, name
+    dbserver.drop_database(server, name)
+
+
+def _run(args: list[str], server: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAZARDTRACK_")}
+    env["BENCH_SERVER_URL"] = server
+    env["BENCH_RESULTS"] = os.devnull
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_generate_and_recompute_bench_at_tiny_scale(bench_db):
+    server, name = bench_db
+    out = _run(["bench/generate.py", "--scale", "tiny", "--db", name], server)
+    assert "units 120/120" in out and "FIGURE generate[tiny]" in out
+    with psycopg.connect(server.rsplit("/", 1)[0] + "/" + name) as conn:
+        hazards, mix = conn.execute(
+            "SELECT count(*), count(DISTINCT (status, handling)) FROM hazards"
+        ).fetchone()
+        overdue = conn.execute(
+            "SELECT count(*) FROM hazards WHERE status IN ('reported', 'rectifying') "
+            "AND deadline < now()"
+        ).fetchone()[0]
+        proxy = conn.execute("SELECT count(*) FROM self_reports WHERE NOT filed_by_unit")
+        proxy = proxy.fetchone()[0]
+        late = conn.execute(
+            "SELECT count(*) FROM hazards WHERE received_at > found_at + interval '1 day'"
+        ).fetchone()[0]
+    assert 2000 < hazards < 5000 and mix >= 5 and overdue and proxy and late
+    mode = "celery" if _redis_up() else "inline"
+    out = _run(
+        [
+            "bench/bench_recompute.py",
+            "--scale",
+            "tiny",
+            "--db",
+            name,
+            "--mode",
+            mode,
+            "--repeat",
+            "1",
+            "--skip-scaleout",
+        ],
+        server,
+    )
+    for figure in ("baseline_sql_tz_at_query_time", "1_full_recompute", "5_worker_peak_rss"):
+        assert f"FIGURE {figure}:" in out
+    assert "ratio" in out
