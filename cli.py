@@ -63,7 +63,16 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from worker.app import celery_app
 
-    argv = ["worker", f"--loglevel={args.log_level.upper()}", f"--pool={args.pool}"]
+    # Gossip, mingle and heartbeats are for worker-to-worker chatter we do not use, and gossip's
+    # reconnect crashes the worker when a Redis broker goes away (kombu issue 582).
+    argv = [
+        "worker",
+        f"--loglevel={args.log_level.upper()}",
+        f"--pool={args.pool}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     if args.concurrency:
         argv.append(f"--concurrency={args.concurrency}")
     celery_app.start(argv)

@@ -75,6 +75,38 @@ celery_app.conf.update(
 )
 
 
+def _survive_broker_loss_with_unacked_tasks() -> None:
+    """Keep the worker alive when a Redis broker goes away while tasks are unacknowledged.
+
+    kombu 5.7's Redis channel, closing after the connection was lost, tries to put its
+    unacknowledged messages back through a connection that no longer exists, and the
+    AttributeError ends the worker (exit 0, so `Restart=on-failure` would not even restart it).
+    The messages are still in Redis' unacked index and come back after the visibility timeout;
+    the figures never depended on them, since the marks live in PostgreSQL. So the worker lets
+    go of them and reconnects, as it does when nothing was in flight.
+    """
+    from kombu.transport import redis as redis_transport
+
+    original = redis_transport.QoS.restore_unacked
+    if getattr(original, "_hazardtrack_guard", False):
+        return
+
+    def restore_unacked(self, client=None):
+        try:
+            return original(self, client)
+        except AttributeError:
+            if self.channel.connection is not None and self.channel.connection.client is not None:
+                raise
+            log.warning("broker connection lost with unacknowledged tasks; Redis redelivers them")
+            self._delivered.clear()
+
+    restore_unacked._hazardtrack_guard = True
+    redis_transport.QoS.restore_unacked = restore_unacked
+
+
+_survive_broker_loss_with_unacked_tasks()
+
+
 @setup_logging.connect
 def _json_logs(**_: object) -> None:
     """Worker and beat log JSON lines like the API (Celery leaves logging to us)."""

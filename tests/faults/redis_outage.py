@@ -31,6 +31,11 @@ def run(seconds: float = 60, catch_up_timeout: float = 120) -> int:
         res.note(
             f"processes restarted by the supervisor (systemd Restart=): {stack.restarts or 'none'}"
         )
+        res.check(
+            not any(r.startswith("worker") for r in stack.restarts),
+            "the worker rode out the outage without a restart",
+            stack.restarts or "no restarts",
+        )
         res.check(not writers.refused, "every finding was accepted (2xx)", writers.refused[:3])
         ids = [b["hazards"][0]["id"] for b in sent]
         stored = stack.sql("SELECT count(*) FROM hazards WHERE id = ANY(%s::uuid[])", ids)[0][0]
