@@ -80,9 +80,10 @@ def client(app):
         yield c
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(database):
-    """A real Celery worker, shared by the tests that need one."""
+    """A real Celery worker for the tests of one module (stopped after it, so it does not
+    work through other modules' queued tasks while they fingerprint the database)."""
     from tests.worker_process import running_worker
 
     with running_worker() as w:
