@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument(
         "--ramp",
-        default="100,200,300,400,600",
+        default="50,100,200,300,400,600,800",
         help="rates to try for the ceiling (comma-separated); '' skips",
     )
     parser.add_argument("--batches", type=int, default=6)
@@ -220,80 +220,102 @@ def main(argv: list[str] | None = None) -> int:
         target="context: one writer's commits/s on this disk",
     )
     url, env, api, base, tok, units = setup(args)
-    try:
+    peak = 0.0
+
+    def fresh_api():
+        # A stage that overloads the API can leave it stuck (see BENCHMARKS.md): every stage
+        # gets a new one.
+        nonlocal api, base, tok, peak
+        common.stop(api, grace=3)
+        port = common.free_port()
+        api = common.start_api(env, port, workers=args.api_workers)
+        base = f"http://127.0.0.1:{port}"
+        tok = common.token(base, USER)
+
+    def stage(rate: float, duration: float) -> tuple[dict, dict]:
+        nonlocal peak
+        fresh_api()
         with common.PeakRss([api.pid]) as rss:
-            health = loadgen.build("GET", base + "/healthz")
-            hz = run_rate(base, lambda i: health, args.rate, args.duration)
-            make = post_inspection_factory(base, tok, units)
-            single = run_rate(base, make, args.rate, args.duration)
-            ok = single["rps"] >= 0.98 * args.rate and single["p99_ms"] <= 50
-            common.report(
-                "3_single_inspection_post_p99",
-                single["p99_ms"],
-                "ms",
-                baseline=hz["p99_ms"] or None,
-                baseline_name=f"GET /healthz p99 at {args.rate:.0f}/s",
-                target="<= 50 ms at 800 req/s",
-                ok=ok,
-                extra={
-                    "scale": args.scale,
-                    "rate": args.rate,
-                    "post": single,
-                    "healthz": hz,
-                    "api_workers": args.api_workers,
-                },
+            s = run_rate(base, post_inspection_factory(base, tok, units), rate, duration)
+        peak = max(peak, rss.max_mb())
+        return s
+
+    try:
+        health = loadgen.build("GET", base + "/healthz")
+        hz = run_rate(base, lambda i: health, args.rate, args.duration)
+        best, best_s = None, None
+        for r in [float(x) for x in args.ramp.split(",") if x]:
+            s = stage(r, max(4.0, args.duration / 2))
+            common.say(
+                f"  ramp {r:.0f}/s: rps {s['rps']}, p50 {s['p50_ms']} ms, "
+                f"p99 {s['p99_ms']} ms, timeouts {s['timeouts']}, errors {s['errors']}, "
+                f"statuses {s['statuses']}"
             )
-            common.report(
-                "3_single_inspection_post_rps",
-                single["rps"],
-                "req/s",
-                baseline=hz["rps"] or None,
-                baseline_name="GET /healthz rps, same generator",
-                target=">= 800 req/s with p99 <= 50 ms",
-                ok=ok,
-            )
-            common.say(f"  POST at {args.rate:.0f}/s: {single}")
-            common.say(f"  healthz at {args.rate:.0f}/s: {hz}")
-            best = None
-            for r in [float(x) for x in args.ramp.split(",") if x]:
-                s = run_rate(base, make, r, max(4.0, args.duration / 2))
-                common.say(
-                    f"  ramp {r:.0f}/s: rps {s['rps']}, p50 {s['p50_ms']} ms, "
-                    f"p99 {s['p99_ms']} ms, errors {s['errors']}"
-                )
-                if s["rps"] >= 0.98 * r and s["p99_ms"] <= 50:
-                    best = r
-                else:
-                    break
-            common.report(
-                "3_single_inspection_ceiling",
-                best or 0.0,
-                "req/s",
-                target="highest ramp rate with p99 <= 50 ms",
-                extra={"scale": args.scale, "api_workers": args.api_workers},
-            )
+            if s["rps"] >= 0.98 * r and s["p99_ms"] <= 50:
+                best, best_s = r, s
+            else:
+                break
+        common.report(
+            "3_single_inspection_ceiling",
+            best or 0.0,
+            "req/s",
+            target="highest ramp rate with p99 <= 50 ms",
+            extra={"scale": args.scale, "api_workers": args.api_workers, "at_ceiling": best_s},
+        )
+        single = stage(args.rate, args.duration)
+        ok = single["rps"] >= 0.98 * args.rate and single["p99_ms"] <= 50
+        common.report(
+            "3_single_inspection_post_p99",
+            single["p99_ms"],
+            "ms",
+            baseline=hz["p99_ms"] or None,
+            baseline_name=f"GET /healthz p99 at {args.rate:.0f}/s",
+            target="<= 50 ms at 800 req/s",
+            ok=ok,
+            extra={
+                "scale": args.scale,
+                "rate": args.rate,
+                "post": single,
+                "healthz": hz,
+                "api_workers": args.api_workers,
+            },
+        )
+        common.report(
+            "3_single_inspection_post_rps",
+            single["rps"],
+            "req/s",
+            baseline=hz["rps"] or None,
+            baseline_name="GET /healthz rps, same generator",
+            target=">= 800 req/s with p99 <= 50 ms",
+            ok=ok,
+        )
+        common.say(f"  POST at {args.rate:.0f}/s: {single}")
+        common.say(f"  healthz at {args.rate:.0f}/s: {hz}")
+        fresh_api()
+        with common.PeakRss([api.pid]) as rss:
             b = batched(base, tok, units, batches=args.batches)
-            base_copy = copy_baseline(url, b["hazards"] or 1000)
-            common.report(
-                "3_batched_sync_hazards_per_s",
-                b["hazards_per_s"],
-                "hazards/s",
-                baseline=base_copy,
-                baseline_name="COPY into a scratch hazards table",
-                target=">= 20,000 hazards/s",
-                ok=b["hazards_per_s"] >= 20_000,
-                extra={"scale": args.scale, **b},
-            )
+        peak = max(peak, rss.max_mb())
+        base_copy = copy_baseline(url, b["hazards"] or 1000)
+        common.report(
+            "3_batched_sync_hazards_per_s",
+            b["hazards_per_s"],
+            "hazards/s",
+            baseline=base_copy,
+            baseline_name="COPY into a scratch hazards table",
+            target=">= 20,000 hazards/s",
+            ok=b["hazards_per_s"] >= 20_000,
+            extra={"scale": args.scale, **b},
+        )
         common.report(
             "5_api_peak_rss",
-            rss.max_mb(),
+            peak,
             "MB",
-            target="<= 200 MB (all API processes)",
-            ok=rss.max_mb() <= 200 * args.api_workers,
-            extra={"api_workers": args.api_workers, "per_process_limit_mb": 200},
+            target=f"<= 200 MB per API process ({args.api_workers} processes + supervisor)",
+            ok=peak <= 200 * args.api_workers,
+            extra={"api_workers": args.api_workers},
         )
     finally:
-        common.stop(api)
+        common.stop(api, grace=3)
     return 0
 
 

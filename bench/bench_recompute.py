@@ -124,11 +124,26 @@ def run_celery(env: dict, url: str, *, workers: int, parallel: bool, timeout: fl
                         break
                     time.sleep(0.05)
             seconds = time.perf_counter() - started
+        if status == "failed":
+            raise RuntimeError(f"recompute failed: {error}")
+        extrapolated = False
         if status != "succeeded":
-            raise RuntimeError(f"recompute {status}: {error if status == 'failed' else 'timeout'}")
+            # Bounded run: extrapolate from the slices done (slices are of similar size).
+            with psycopg.connect(url) as conn:
+                done, total = conn.execute(
+                    "SELECT jsonb_array_length(coalesce(params->'done', '[]'::jsonb)), "
+                    "(params->>'slices')::int FROM task_runs WHERE id = %s",
+                    (run_id,),
+                ).fetchone()
+            common.say(f"  timeout after {seconds:.0f} s: {done}/{total} slices done")
+            if not done:
+                raise RuntimeError("recompute timed out before its first slice")
+            seconds = seconds * total / done
+            extrapolated = True
         with psycopg.connect(url) as conn:
             cells = conn.execute("SELECT count(*) FROM metric_cells").fetchone()[0]
         return {
+            "extrapolated": extrapolated,
             "seconds": seconds,
             "peak_rss_mb": rss.max_mb(),
             "cells": cells,

@@ -153,6 +153,13 @@ def start_worker(env: dict[str, str], *, name: str = "w1", log: Path | None = No
 
 
 def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a process we started and its children (uvicorn's workers), killing what hangs."""
+    try:
+        import psutil
+
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:
+        children = []
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -160,6 +167,14 @@ def stop(proc: subprocess.Popen, grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    for child in children:
+        try:
+            child.wait(timeout=2)
+        except Exception:
+            try:
+                child.kill()
+            except Exception:
+                pass
 
 
 def free_port() -> int:
