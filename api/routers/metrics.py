@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import AdminUser, Cursor, Db, Limit, RegionManager, Staff
-from api.schemas.common import WriteModel
+from api.schemas.common import ReadModel, WriteModel
 from services.errors import Invalid
 from services.metrics import export, read, refresh, runs
 from services.periods import parse_period
@@ -29,17 +29,17 @@ PeriodQ = Annotated[str, Query(description="2026Q2, 2026 or 2026-05")]
 ViewQ = Annotated[Literal["live", "frozen"], Query(description="live (default) or frozen")]
 
 
-class Rate(BaseModel):
+class Rate(ReadModel):
     numerator: int
     denominator: int
     value: float | None = Field(description="numerator / denominator, unrounded; null when 0/0")
 
 
-class Count(BaseModel):
+class Count(ReadModel):
     count: int
 
 
-class Metrics(BaseModel):
+class Metrics(ReadModel):
     rectification_rate: Rate
     rectification_rate_general: Rate
     rectification_rate_major: Rate
@@ -59,7 +59,7 @@ class Metrics(BaseModel):
     reports_filed: Count
 
 
-class Figures(BaseModel):
+class Figures(ReadModel):
     region_code: str
     region_name: str
     period: str
@@ -69,7 +69,7 @@ class Figures(BaseModel):
     metrics: Metrics
 
 
-class BreakdownEntry(BaseModel):
+class BreakdownEntry(ReadModel):
     rank: int
     region_code: str
     region_name: str
@@ -77,7 +77,7 @@ class BreakdownEntry(BaseModel):
     metrics: Metrics
 
 
-class Breakdown(BaseModel):
+class Breakdown(ReadModel):
     region_code: str
     period: str
     view: str
@@ -85,20 +85,20 @@ class Breakdown(BaseModel):
     items: list[BreakdownEntry]
 
 
-class SeriesEntry(BaseModel):
+class SeriesEntry(ReadModel):
     period: str
     cutoff: datetime | None
     computed_at: datetime | None
     metrics: Metrics | None = Field(description="null for a quarter not frozen (frozen view)")
 
 
-class Series(BaseModel):
+class Series(ReadModel):
     region_code: str
     view: str
     items: list[SeriesEntry]
 
 
-class Members(BaseModel):
+class Members(ReadModel):
     metric: str
     part: str
     kind: str = Field(description="hazards, inspections, units, unit_quarters or reports")
@@ -107,7 +107,7 @@ class Members(BaseModel):
     next_cursor: str | None
 
 
-class Flag(BaseModel):
+class Flag(ReadModel):
     flag: str
     unit_id: uuid.UUID
     unit_name: str
@@ -118,7 +118,7 @@ class Flag(BaseModel):
     hazards_found: int
 
 
-class Flags(BaseModel):
+class Flags(ReadModel):
     region_code: str
     period: str
     items: list[Flag]
@@ -133,11 +133,11 @@ class FreezeRequest(WriteModel):
     period: str
 
 
-class TaskAccepted(BaseModel):
+class TaskAccepted(ReadModel):
     task_id: uuid.UUID
 
 
-class TaskRead(BaseModel):
+class TaskRead(ReadModel):
     id: uuid.UUID
     kind: str
     status: str
