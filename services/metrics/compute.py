@@ -210,18 +210,28 @@ def store_cells(
 
 def leaves(session: Session, prefix: str = "") -> list[str]:
     """Every region code that holds units or records, under a code prefix."""
+    # A prefix as a range of codes: the b-trees serve it under any collation, where
+    # LIKE 'prefix%' is a full scan unless the collation is C (bench/, BENCHMARKS.md).
+    in_range = "region_code >= :lo AND region_code < :hi"
     rows = session.execute(
         text(
-            """
-            SELECT region_code FROM units WHERE region_code LIKE :p
-            UNION SELECT region_code FROM hazards WHERE region_code LIKE :p
-            UNION SELECT region_code FROM inspections WHERE region_code LIKE :p
+            f"""
+            SELECT region_code FROM units WHERE {in_range}
+            UNION SELECT region_code FROM hazards WHERE {in_range}
+            UNION SELECT region_code FROM inspections WHERE {in_range}
             ORDER BY 1
             """
         ),
-        {"p": prefix + "%"},
+        code_range(prefix),
     ).scalars()
     return list(rows)
+
+
+def code_range(prefix: str) -> dict[str, str]:
+    """Bounds [lo, hi) of the region codes that start with a prefix of digits."""
+    if not prefix:
+        return {"lo": "", "hi": ":"}  # ':' sorts right after '9'
+    return {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
 def first_month(session: Session, today_month: date) -> date:

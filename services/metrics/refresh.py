@@ -18,6 +18,7 @@ from services.errors import Invalid
 from services.metrics.compute import (
     LOCK_FREEZE,
     Target,
+    code_range,
     enclosing,
     expand,
     first_month,
@@ -87,10 +88,10 @@ def recompute_township(
     keys = [p.key for p in periods]
     session.execute(
         text(
-            "DELETE FROM metric_cells WHERE view = 'live' AND region_code LIKE :p "
-            "AND period = ANY(:keys)"
+            "DELETE FROM metric_cells WHERE view = 'live' AND region_code >= :lo "
+            "AND region_code < :hi AND period = ANY(:keys)"
         ),
-        {"p": township + "%", "keys": keys},
+        {**code_range(township), "keys": keys},
     )
     targets = [Target(r, p) for r in leaves(session, township) for p in periods]
     return store_cells(session, view="live", targets=targets, cutoff=now)
