@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format migrate bench install clean
+.PHONY: dev test lint format migrate bench install clean chromium
 
 dev: $(STAMP)
 	$(BIN)/hazardtrack dev
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -42,6 +42,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	   && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]' ) \
 	 || $(BIN)/python -m pip install --quiet --no-compile --disable-pip-version-check -e '.[test]'
 	@touch $(STAMP)
+
+# The dashboard's browser test drives Debian's Chromium (a CJK font keeps its screenshot legible);
+# a fresh machine of this kind does not have it, so the test target installs it once.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the dashboard's browser test …"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; }
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
