@@ -1,13 +1,14 @@
 """Run every fault script against its own private stack: python -m tests.faults.run_all
 
-Options are passed through: --quick shortens the Redis outage to 5 s and kills the worker once.
+Options are passed through: --quick shortens the Redis outage to 5 s, kills the worker once and
+runs the two beats for 20 s.
 """
 
 from __future__ import annotations
 
 import sys
 
-from tests.faults import kill_worker, postgres_restart, redis_outage
+from tests.faults import kill_worker, postgres_restart, redis_outage, two_beats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_worker.run(kills=1 if quick else 3),
         redis_outage.run(seconds=5 if quick else 60),
         postgres_restart.run(restarts=1 if quick else 2),
+        two_beats.run(seconds=20 if quick else 35),
     ]
     failed = sum(1 for c in codes if c)
     print(f"\n{len(codes) - failed} of {len(codes)} fault scripts passed")
