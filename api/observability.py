@@ -39,7 +39,7 @@ REQUEST_SECONDS = Histogram(
 _GAUGES_SQL = text(
     """
     SELECT
-      (SELECT count(*) FROM metric_marks) AS marks,
+      (SELECT count(*) FROM (SELECT DISTINCT region_code, month FROM metric_marks) b) AS marks,
       (SELECT coalesce(extract(epoch FROM now() - min(marked_at)), 0) FROM metric_marks) AS age,
       (SELECT count(*) FROM hazards
         WHERE status IN ('reported', 'rectifying', 'rectified')

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,10 +25,5 @@ def mark(session: Session, buckets: Iterable[tuple[str, date]]) -> None:
         return
     # The edge that commits this session reads the flag and wakes the worker after the commit.
     session.info[TOUCHED] = True
-    stmt = insert(MetricMark).values(rows)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[MetricMark.region_code, MetricMark.month],
-            set_={"marked_at": func.now()},
-        )
-    )
+    # A plain insert takes no lock another writer could wait for; duplicates are cheap.
+    session.execute(insert(MetricMark).values(rows))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text, tuple_
+from sqlalchemy import delete, text
 from sqlalchemy.orm import Session
 
 from services import outbox
@@ -40,29 +40,31 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def recompute_marked(session: Session, *, batch: int = 500, now: datetime | None = None) -> int:
-    """Recompute the live cells of one batch of marked buckets and delete those marks.
+def recompute_marked(session: Session, *, batch: int = 5000, now: datetime | None = None) -> int:
+    """Recompute the live cells of one batch of marked buckets and delete the marks taken.
 
-    Marks are taken with FOR UPDATE SKIP LOCKED, so several workers share the queue; a write
-    that re-marks a bucket being recomputed waits for this transaction and marks it again.
+    Mark rows are taken with FOR UPDATE SKIP LOCKED, so several workers share the queue. Only
+    the rows taken are deleted: a mark committed after they were read (its write possibly not
+    seen by this recompute) stays for the next round. Returns the number of buckets.
     """
     now = now or _now()
-    marks = session.execute(
+    rows = session.execute(
         text(
-            "SELECT region_code, month FROM metric_marks ORDER BY region_code, month "
-            "LIMIT :n FOR UPDATE SKIP LOCKED"
+            "SELECT id, region_code, month FROM metric_marks ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
         ),
         {"n": batch},
     ).all()
-    if not marks:
+    if not rows:
         return 0
-    lock_townships(session, (township_of(r) for r, _ in marks))
-    targets = sorted({Target(r, p) for r, m in marks for p in enclosing(m)})
+    buckets = {(r.region_code, r.month) for r in rows}
+    lock_townships(session, (township_of(r) for r, _ in buckets))
+    targets = sorted({Target(r, p) for r, m in buckets for p in enclosing(m)})
     store_cells(session, view="live", targets=targets, cutoff=now)
-    session.query(MetricMark).filter(
-        tuple_(MetricMark.region_code, MetricMark.month).in_([(r, m) for r, m in marks])
-    ).delete(synchronize_session=False)
-    return len(marks)
+    session.execute(
+        delete(MetricMark).where(MetricMark.id.in_([r.id for r in rows])),
+        execution_options={"synchronize_session": False},
+    )
+    return len(buckets)
 
 
 def townships(session: Session, region: str | None) -> list[str]:

@@ -109,4 +109,4 @@ def test_systemd_units(role):
         assert service["Type"] == "oneshot"
     else:
         assert "hazardtrack-migrate.service" in unit["Unit"]["After"]
-        assert service["Restart"] == "on-failure"
+        assert service["Restart"] == "always"  # a clean exit (exit 0) must be restarted too
