@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api import errors, observability
 from api.routers import ROUTERS
+from services import db
 from services.settings import get_settings
 
 
@@ -43,6 +44,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def create_app() -> FastAPI:
+    db.set_lock_timeout("5s")
     app = FastAPI(
         title="Hazardtrack",
         version="1.0",

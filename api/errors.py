@@ -16,6 +16,9 @@ from services.errors import (
     Unauthorized,
 )
 
+# lock_not_available, deadlock_detected, serialization_failure, query_canceled
+RETRYABLE_SQLSTATES = {"55P03", "40P01", "40001", "57014"}
+
 
 def _validation_body(errors: list[dict]) -> dict:
     detail = []
@@ -65,8 +68,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
-        # The database went away (restart, failover): a retryable 503, never a 500.
-        if exc.connection_invalidated or "connection" in str(exc.orig).lower():
+        # The database went away (restart, failover), or a lock wait or serialisation failure
+        # gave up: a retryable 503, never a 500. Clients retry writes with the same ids.
+        retryable = getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+        if retryable or exc.connection_invalidated or "connection" in str(exc.orig).lower():
             return JSONResponse(
                 {"detail": "database unavailable, retry"},
                 status_code=503,

@@ -15,6 +15,19 @@ _lock = threading.Lock()
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
 _embedded = None
+# Set by the API before its engine exists: how long a statement may wait for a row lock.
+_lock_timeout: str | None = None
+
+
+def set_lock_timeout(timeout: str | None) -> None:
+    """Bound lock waits for this process's connections (e.g. "5s"), or None for no bound.
+
+    The API sets it: a request stuck behind another transaction's lock holds one of the thread
+    pool's threads, and enough of them could starve the very commits they wait for. A bounded
+    wait turns that into a retryable error instead.
+    """
+    global _lock_timeout
+    _lock_timeout = timeout
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -46,8 +59,10 @@ def get_engine() -> Engine:
     global _engine, _sessionmaker
     with _lock:
         if _engine is None:
+            connect_args = {"options": f"-c lock_timeout={_lock_timeout}"} if _lock_timeout else {}
             _engine = create_engine(
                 sqlalchemy_url(database_url()),
+                connect_args=connect_args,
                 pool_size=10,
                 max_overflow=20,
                 pool_pre_ping=True,  # survive a PostgreSQL restart without restarting us

@@ -440,3 +440,35 @@ def test_marks_are_written_with_the_hazard(client, world, session):
     post_hazard(client, world)
     marks = session.execute(text("SELECT region_code, month FROM metric_marks")).all()
     assert {(r, str(m)) for r, m in marks} == {(VILLAGE_A1, "2026-10-01")}
+
+
+def test_a_request_stuck_behind_a_lock_gives_a_retryable_503(client, world):
+    """A bounded lock wait: no request holds a pool thread forever behind another transaction."""
+    from sqlalchemy import text
+
+    from services import db
+
+    h = post_hazard(client, world)
+    db.set_lock_timeout("500ms")
+    db.reset_engine()
+    holder = db.new_session()
+    try:
+        holder.execute(text("SELECT 1 FROM hazards WHERE id = :id FOR UPDATE"), {"id": h["id"]})
+        r = event(
+            client,
+            world,
+            h["id"],
+            "start_rectification",
+            "2026-10-02T09:00:00+08:00",
+            who="unit_user",
+        )
+        assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+    finally:
+        holder.rollback()
+        holder.close()
+        db.set_lock_timeout("5s")
+        db.reset_engine()
+    retry = event(
+        client, world, h["id"], "start_rectification", "2026-10-02T09:00:00+08:00", who="unit_user"
+    )
+    assert retry.status_code == 201
