@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class Hazard(Base):
@@ -49,7 +49,7 @@ class Hazard(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("units.id"), index=True)
     # The unit's region when the hazard was found, stored so figures need no join.
-    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"))
+    region_code: Mapped[str] = mapped_column(RegionCode, ForeignKey("regions.code"))
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("inspections.id"), index=True
     )

@@ -7,7 +7,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, Uuid, fu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class Inspection(Base):
@@ -19,7 +19,7 @@ class Inspection(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("units.id"), index=True)
     # The unit's region when it was inspected, stored so figures need no join.
-    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"))
+    region_code: Mapped[str] = mapped_column(RegionCode, ForeignKey("regions.code"))
     kind: Mapped[str] = mapped_column(String(20))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("campaigns.id"))
     inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 # The counts a cell stores, in the order of the table. Ratios are computed when read.
 CELL_COUNTS = (
@@ -56,7 +56,7 @@ class MetricCell(Base):
 
     view: Mapped[str] = mapped_column(String(10), primary_key=True)
     period: Mapped[str] = mapped_column(String(7), primary_key=True)  # 2026-05, 2026Q2, 2026
-    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    region_code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
     found_general: Mapped[int] = _count()
     found_major: Mapped[int] = _count()
     closed_general: Mapped[int] = _count()
@@ -93,7 +93,7 @@ class FrozenRoster(Base):
 
     quarter: Mapped[str] = mapped_column(String(6), primary_key=True)
     unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    region_code: Mapped[str] = mapped_column(String(12))
+    region_code: Mapped[str] = mapped_column(RegionCode)
     reporting_required: Mapped[bool] = mapped_column(Boolean)
 
 
@@ -102,18 +102,14 @@ class TaskRun(Base):
 
     __tablename__ = "task_runs"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'running', 'succeeded', 'failed')", name="status"
-        ),
+        CheckConstraint("status IN ('pending', 'running', 'succeeded', 'failed')", name="status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(30))
     params: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     error: Mapped[str | None] = mapped_column(Text)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, String, func
+from sqlalchemy import BigInteger, Date, DateTime, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class MetricMark(Base):
@@ -20,6 +20,6 @@ class MetricMark(Base):
     __tablename__ = "metric_marks"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    region_code: Mapped[str] = mapped_column(String(12))
+    region_code: Mapped[str] = mapped_column(RegionCode)
     month: Mapped[date] = mapped_column(Date)
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

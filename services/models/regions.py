@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class Region(Base):
@@ -12,9 +12,9 @@ class Region(Base):
     __tablename__ = "regions"
     __table_args__ = (CheckConstraint("code ~ '^[0-9]{12}$'", name="code_digits"),)
 
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    code: Mapped[str] = mapped_column(RegionCode, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     parent_code: Mapped[str | None] = mapped_column(
-        String(12), ForeignKey("regions.code"), index=True
+        RegionCode, ForeignKey("regions.code"), index=True
     )
     level: Mapped[int] = mapped_column(SmallInteger)  # 1 province … 5 village

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class SelfReport(Base):
@@ -33,7 +33,7 @@ class SelfReport(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("units.id"))
-    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"))
+    region_code: Mapped[str] = mapped_column(RegionCode, ForeignKey("regions.code"))
     quarter: Mapped[str] = mapped_column(String(6))  # e.g. 2026Q2
     first_filed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     filed_by_unit: Mapped[bool] = mapped_column(Boolean)  # False: filed by staff (代报)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class Unit(Base):
@@ -30,7 +30,7 @@ class Unit(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    region_code: Mapped[str] = mapped_column(String(12), ForeignKey("regions.code"), index=True)
+    region_code: Mapped[str] = mapped_column(RegionCode, ForeignKey("regions.code"), index=True)
     kind: Mapped[str] = mapped_column(String(50), ForeignKey("unit_kinds.code"))
     industry: Mapped[str | None] = mapped_column(String(100))
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.models.base import Base
+from services.models.base import Base, RegionCode
 
 
 class User(Base):
@@ -32,7 +32,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
-    region_code: Mapped[str | None] = mapped_column(String(12), ForeignKey("regions.code"))
+    region_code: Mapped[str | None] = mapped_column(RegionCode, ForeignKey("regions.code"))
     unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("units.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped when a user is deactivated or changes password: older tokens stop working.
