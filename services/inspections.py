@@ -68,9 +68,9 @@ def record_inspection(
     )
     session.add(inspection)
     session.flush()  # the hazards refer to it
-    for i, hazard_data in enumerate(data.get("hazards") or []):
-        if session.get(Hazard, hazard_data["id"]) is not None:
-            raise Conflict(f"hazard {hazard_data['id']} already exists")
+    hazards = data.get("hazards") or []
+    _refuse_stored_hazard_ids(session, hazards)
+    for i, hazard_data in enumerate(hazards):
         create_hazard(
             session,
             actor,
@@ -80,10 +80,22 @@ def record_inspection(
             source="inspection",
             loc=[*loc, "hazards", i],
             inspection_id=inspection.id,
+            known_new=True,
+            mark=False,  # every hazard lies in the inspection's own bucket, marked once below
         )
     outbox.mark(session, [(unit.region_code, month)])
     session.flush()
     return inspection, True
+
+
+def _refuse_stored_hazard_ids(session: Session, hazards: list[dict[str, Any]]) -> None:
+    """One query for all of an inspection's hazard ids: a stored one belongs elsewhere."""
+    ids = [h["id"] for h in hazards]
+    if not ids:
+        return
+    taken = session.scalar(select(Hazard.id).where(Hazard.id.in_(ids)).limit(1))
+    if taken is not None:
+        raise Conflict(f"hazard {taken} already exists")
 
 
 def _check_unique_hazard_ids(hazards: list[dict[str, Any]], loc: list[Any]) -> None:

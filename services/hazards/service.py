@@ -138,10 +138,16 @@ def create_hazard(
     loc: list[Any],
     inspection_id: uuid.UUID | None = None,
     self_report_id: uuid.UUID | None = None,
+    known_new: bool = False,
+    mark: bool = True,
 ) -> tuple[Hazard, bool]:
-    """Store one finding; returns (hazard, created). A stored id must carry the same content."""
+    """Store one finding; returns (hazard, created). A stored id must carry the same content.
+
+    `known_new`: the caller has checked that the id is not stored (saves a query per hazard);
+    `mark`: False when the caller marks the (region, month) bucket once for many hazards.
+    """
     digest = content_hash({**data, "found_at": found_at, "unit_id": unit.id})
-    existing = session.get(Hazard, data["id"])
+    existing = None if known_new else session.get(Hazard, data["id"])
     if existing is not None:
         check_replay("hazard", existing.request_hash, digest)
         return existing, False
@@ -183,7 +189,8 @@ def create_hazard(
         request_hash=digest,
     )
     session.add(hazard)
-    outbox.mark(session, [(unit.region_code, month)])
+    if mark:
+        outbox.mark(session, [(unit.region_code, month)])
     return hazard, True
 
 
