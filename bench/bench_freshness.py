@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     if not common.database_exists(name):
         common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
         return 2
-    url = common.db_url(name)
+    url = common.bench_database(name)
     env = common.service_env(url)
     with psycopg.connect(url) as conn:
         n = conn.execute("SELECT count(*) FROM metric_cells WHERE view = 'live'").fetchone()[0]

@@ -99,7 +99,7 @@ def setup(args) -> tuple[str, dict, object, str, str, list[str]]:
     name = common.db_name(args.scale, args.db)
     if not common.database_exists(name):
         raise SystemExit(f"no database {name}: run bench/generate.py --scale {args.scale} first")
-    url = common.db_url(name)
+    url = common.bench_database(name)
     common.ensure_user(url, USER, "inspector", COUNTY)
     env = common.service_env(url)
     port = common.free_port()

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if not common.database_exists(name):
         common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
         return 2
-    url = common.db_url(name)
+    url = common.bench_database(name)
     env = common.service_env(url)
     mode = args.mode or ("celery" if broker_up() else "inline")
     repeat = args.repeat or (2 if args.scale == "province" else 3)
