@@ -160,6 +160,7 @@ def cells_sql(view: str) -> str:
         -- Looked up per roster unit through (unit_id, quarter), not joined to every report.
         LEFT JOIN LATERAL (
             SELECT * FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id AND r0.quarter = tq.quarter
+            OFFSET 0  -- keeps the planner from flattening this into a scan of every report
         ) r ON true
         GROUP BY tq.region_code, tq.period
     )
