@@ -142,8 +142,10 @@ def cmd_recompute(args: argparse.Namespace) -> int:
             if args.period
             else refresh.all_periods(session)
         )
-        townships = refresh.townships(session, args.region)
-    _say(f"recomputing live figures: {len(townships)} townships × {len(periods)} periods")
+        townships = refresh.slices(session, args.region)
+    _say(
+        f"recomputing live figures: {len(townships)} slices (townships, or counties) × {len(periods)} periods"
+    )
     started, cells = time.monotonic(), 0
     for i, township in enumerate(townships, 1):
         # One transaction per township, as the worker does: a failure keeps the others' work.

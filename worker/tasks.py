@@ -88,7 +88,7 @@ def recompute_all(
                 ).id
             )
         periods = refresh.expand([parse_period(period)]) if period else refresh.all_periods(session)
-        slices = refresh.townships(session, region)
+        slices = refresh.slices(session, region)
         runs.start(session, run_id, slices=len(slices), done=[])
         if not slices:
             runs.finish(session, run_id)

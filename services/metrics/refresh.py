@@ -73,6 +73,19 @@ def townships(session: Session, region: str | None) -> list[str]:
     return sorted({township_of(code) for code in leaves(session, prefix)})
 
 
+# More slices than this and each slice's fixed cost (a task, a transaction, its lookups)
+# outweighs its work: a province's ~2,000 townships are sliced by county instead.
+MAX_SLICES = 200
+
+
+def slices(session: Session, region: str | None) -> list[str]:
+    """The independent slices of a full recompute: townships, or counties when too many."""
+    towns = townships(session, region)
+    if len(towns) <= MAX_SLICES:
+        return towns
+    return sorted({t[:6] for t in towns})
+
+
 def all_periods(session: Session, *, now: datetime | None = None) -> list[Period]:
     """Every month from the first record to now, with their quarters and years."""
     now = now or _now()
@@ -84,9 +97,15 @@ def all_periods(session: Session, *, now: datetime | None = None) -> list[Period
 def recompute_township(
     session: Session, *, township: str, periods: list[Period], now: datetime | None = None
 ) -> int:
-    """Replace the live cells of one township for the given periods (one slice of a full run)."""
+    """Replace the live cells of one slice of a full run for the given periods.
+
+    A slice is a township key (9 digits), or a county key (6 digits) when a province has too
+    many townships for one task each; every township in it is locked, as incremental
+    recomputes lock theirs.
+    """
     now = now or _now()
-    lock_townships(session, [township])
+    regions = leaves(session, township)
+    lock_townships(session, [township_of(r) for r in regions] or [township])
     keys = [p.key for p in periods]
     session.execute(
         text(
@@ -95,7 +114,7 @@ def recompute_township(
         ),
         {**code_range(township), "keys": keys},
     )
-    targets = [Target(r, p) for r in leaves(session, township) for p in periods]
+    targets = [Target(r, p) for r in regions for p in periods]
     return store_cells(session, view="live", targets=targets, cutoff=now)
 
 
@@ -112,7 +131,7 @@ def recompute_all(
     periods = expand([period]) if period else all_periods(session, now=now)
     return sum(
         recompute_township(session, township=t, periods=periods, now=now)
-        for t in townships(session, region)
+        for t in slices(session, region)
     )
 
 
