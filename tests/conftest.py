@@ -41,6 +41,21 @@ def database():
     yield DATABASE_URL
     reset_engine()
     dbserver.drop_database(_SERVER, _DB_NAME)
+    _drop_test_queue()
+
+
+def _drop_test_queue() -> None:
+    """Remove this run's Celery queue and bindings from the shared Redis."""
+    import redis
+
+    queue = os.environ["HAZARDTRACK_QUEUE"]
+    try:
+        client = redis.Redis.from_url(os.environ["HAZARDTRACK_BROKER_URL"], socket_timeout=2)
+        keys = list(client.scan_iter(match=f"*{queue}*"))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # the broker is someone else's concern; the tests are over
 
 
 @pytest.fixture(autouse=True)
