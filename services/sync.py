@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.actors import Actor
-from services.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from services.errors import Conflict, DomainError, Invalid
 from services.hazards import apply_event
 from services.inspections import record_inspection
 
@@ -31,7 +31,7 @@ def _run(session: Session, kind: str, index: int, item_id: Any, write: Callable[
         created = write()
         savepoint.commit()
         return _result(kind, index, item_id, "stored" if created else "already_stored")
-    except (Conflict, Forbidden, NotFound, Invalid, DomainError) as exc:
+    except DomainError as exc:
         savepoint.rollback()
         if isinstance(exc, Conflict):
             return _result(kind, index, item_id, "conflict", str(exc))

@@ -54,10 +54,6 @@ def _validate(adapter: TypeAdapter, items: list[Any], field: str) -> list[tuple]
 @router.post("/sync", response_model=SyncResponse)
 def sync_upload(db: Db, actor: FieldWorker, body: SyncRequest) -> dict:
     """Apply queued inspections, then queued events, in order; a result per item."""
-    if len(body.inspections) + len(body.events) > MAX_ITEMS:
-        from services.errors import Invalid
-
-        raise Invalid(["body"], f"at most {MAX_ITEMS} items per batch")
     results = sync.apply_batch(
         db,
         actor,

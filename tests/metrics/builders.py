@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services import outbox
+from services.hazards.lifecycle import TRANSITIONS
+from services.hazards.service import apply_to_hazard
 from services.models import (
     Hazard,
     HazardEvent,
@@ -26,17 +28,6 @@ from services.models import (
 )
 from services.periods import local_month, parse_quarter
 from services.settings import get_settings
-
-MOVES = {
-    "start_rectification": ({"reported"}, "rectifying"),
-    "submit_rectification": ({"reported", "rectifying"}, "rectified"),
-    "verify": ({"reported", "rectifying", "rectified"}, "closed"),
-    "reject": ({"rectified"}, "rectifying"),
-    "extend": ({"reported", "rectifying", "rectified"}, None),
-    "supervise": ({"reported", "rectifying", "rectified"}, None),
-    "transfer": ({"reported", "rectifying", "rectified"}, None),
-    "void": ({"reported", "rectifying", "rectified", "closed"}, "voided"),
-}
 
 
 @dataclass
@@ -99,8 +90,8 @@ def add_inspection(
 
 def apply_event(session: Session, hazard: Hazard, ev: Ev) -> None:
     """Apply one lifecycle event to the hazard's columns and append it."""
-    allowed, to = MOVES[ev.type]
-    if hazard.status not in allowed:
+    transition = TRANSITIONS[ev.type]
+    if hazard.status not in transition.sources:
         raise ValueError(f"{ev.type} not allowed from {hazard.status}")
     seq = (
         session.scalar(
@@ -111,18 +102,7 @@ def apply_event(session: Session, hazard: Hazard, ev: Ev) -> None:
         + 1
     )
     from_status = hazard.status
-    to_status = to or from_status
-    if ev.type == "extend":
-        hazard.deadline = ev.deadline
-    if ev.type == "submit_rectification":
-        hazard.submitted_at = ev.at
-    if ev.type == "verify":
-        hazard.closed_at = ev.at
-    if ev.type == "void":
-        hazard.voided_at = ev.at
-    if ev.type == "supervise":
-        hazard.supervised = True
-    hazard.status = to_status
+    to_status = transition.target or from_status
     row = HazardEvent(
         id=uuid.uuid4(),
         hazard_id=hazard.id,
@@ -138,6 +118,7 @@ def apply_event(session: Session, hazard: Hazard, ev: Ev) -> None:
     )
     if ev.received_at is not None:
         row.received_at = ev.received_at
+    apply_to_hazard(hazard, row)  # the service's own state rule, not a copy of it
     session.add(row)
     session.flush()
     outbox.mark(session, [(hazard.region_code, hazard.found_month)])
