@@ -73,6 +73,14 @@ def lock_townships(session: Session, townships: Iterable[str]) -> None:
         )
 
 
+# The keys of the periods a month lies in (Period.key: 2026-05, 2026Q2, 2026): records grouped
+# by month meet their targets by equality, where a range join compares every month to every
+# target of the region.
+PERIODS_OF_MONTH = (
+    "VALUES (to_char({m}, 'YYYY-MM')), (to_char({m}, 'YYYY\"Q\"Q')), (to_char({m}, 'YYYY'))"
+)
+
+
 def cells_sql(view: str) -> str:
     rel = d.relations(view)
     hz_counts = []
@@ -118,8 +126,8 @@ def cells_sql(view: str) -> str:
     hz AS (
         SELECT t.region_code, t.period,
             {hz_sums}
-        FROM t JOIN hzm ON hzm.region_code = t.region_code
-            AND hzm.month >= t.first_month AND hzm.month < t.end_month
+        FROM hzm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="hzm.month")}) pk(period)
+        JOIN t ON t.region_code = hzm.region_code AND t.period = pk.period
         GROUP BY t.region_code, t.period
     ),
     insm AS (
@@ -131,37 +139,57 @@ def cells_sql(view: str) -> str:
     ),
     ins AS (
         SELECT t.region_code, t.period, sum(insm.inspections)::bigint AS inspections
-        FROM t JOIN insm ON insm.region_code = t.region_code
-            AND insm.month >= t.first_month AND insm.month < t.end_month
+        FROM insm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="insm.month")}) pk(period)
+        JOIN t ON t.region_code = insm.region_code AND t.period = pk.period
         GROUP BY t.region_code, t.period
     ),
+    -- The months in which each roster unit was inspected: one index probe per unit (by
+    -- unit, wherever the inspection was recorded), then joined to the targets as sets.
+    seen AS MATERIALIZED (
+        SELECT ro.unit_id, ro.region_code, m.month
+        FROM ro CROSS JOIN LATERAL (
+            SELECT DISTINCT i.inspected_month AS month FROM ({rel["i"]}) i, span
+            WHERE i.unit_id = ro.unit_id
+              AND i.inspected_month >= span.lo AND i.inspected_month < span.hi
+        ) m
+    ),
     cov AS (
-        SELECT t.region_code, t.period, count(*) AS roster_units,
-               count(*) FILTER (WHERE seen.unit_id IS NOT NULL) AS units_inspected
+        SELECT t.region_code, t.period, count(*) AS roster_units
         FROM t JOIN ro
             ON ro.region_code = t.region_code AND {d.on_roster("t.first_month", "t.end_month")}
-        LEFT JOIN LATERAL (
-            SELECT i.unit_id FROM ({rel["i"]}) i
-            WHERE i.unit_id = ro.unit_id AND {d.inspected_in("t.first_month", "t.end_month")}
-            LIMIT 1
-        ) seen ON true
         GROUP BY t.region_code, t.period
+    ),
+    -- (unit, period) for every period in which a roster unit was inspected.
+    seenp AS MATERIALIZED (
+        SELECT DISTINCT seen.unit_id, seen.region_code, pk.period
+        FROM seen CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="seen.month")}) pk(period)
+    ),
+    covi AS (
+        SELECT t.region_code, t.period, count(*) AS units_inspected
+        FROM seenp JOIN t ON t.region_code = seenp.region_code AND t.period = seenp.period
+        JOIN ro ON ro.unit_id = seenp.unit_id
+            AND {d.on_roster("t.first_month", "t.end_month")}
+        GROUP BY t.region_code, t.period
+    ),
+    -- Every report of the roster's units: one index probe per unit, then a hash join on
+    -- (unit, quarter) instead of a probe per unit and quarter.
+    rr AS MATERIALIZED (
+        SELECT r.* FROM ro CROSS JOIN LATERAL (
+            SELECT * FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
+            OFFSET 0  -- keeps the planner from flattening this into a scan of every report
+        ) r
     ),
     rep AS (
         SELECT tq.region_code, tq.period,
                count(*) AS required_units,
-               count(r.id) AS reports_filed,
-               count(*) FILTER (WHERE r.on_time) AS reports_on_time,
-               count(*) FILTER (WHERE r.filed_by_unit) AS reports_self,
-               count(*) FILTER (WHERE r.zero_hazard) AS reports_zero
+               count(rr.id) AS reports_filed,
+               count(*) FILTER (WHERE rr.on_time) AS reports_on_time,
+               count(*) FILTER (WHERE rr.filed_by_unit) AS reports_self,
+               count(*) FILTER (WHERE rr.zero_hazard) AS reports_zero
         FROM tq JOIN ro
             ON ro.region_code = tq.region_code AND ro.reporting_required
            AND {d.on_roster("tq.q_first", "tq.q_end")}
-        -- Looked up per roster unit through (unit_id, quarter), not joined to every report.
-        LEFT JOIN LATERAL (
-            SELECT * FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id AND r0.quarter = tq.quarter
-            OFFSET 0  -- keeps the planner from flattening this into a scan of every report
-        ) r ON true
+        LEFT JOIN rr ON rr.unit_id = ro.unit_id AND rr.quarter = tq.quarter
         GROUP BY tq.region_code, tq.period
     )
     SELECT t.region_code, t.period,
@@ -170,6 +198,7 @@ def cells_sql(view: str) -> str:
     LEFT JOIN hz USING (region_code, period)
     LEFT JOIN ins USING (region_code, period)
     LEFT JOIN cov USING (region_code, period)
+    LEFT JOIN covi USING (region_code, period)
     LEFT JOIN rep USING (region_code, period)
     """
 
@@ -246,16 +275,20 @@ def _no_jit(session: Session) -> None:
 
 
 def leaves(session: Session, prefix: str = "") -> list[str]:
-    """Every region code that holds units or records, under a code prefix."""
-    # A prefix as a range of codes: the b-trees serve it under any collation, where
-    # LIKE 'prefix%' is a full scan unless the collation is C (bench/, BENCHMARKS.md).
-    in_range = "region_code >= :lo AND region_code < :hi"
+    """Every region code that holds units or records, under a code prefix.
+
+    Every record's region is a row of `regions` (foreign keys), so the regions under the prefix
+    are probed, three index lookups each, instead of reading every record's code: a province's
+    32,000 regions take milliseconds where the records' codes are millions of index entries.
+    """
     rows = session.execute(
         text(
-            f"""
-            SELECT region_code FROM units WHERE {in_range}
-            UNION SELECT region_code FROM hazards WHERE {in_range}
-            UNION SELECT region_code FROM inspections WHERE {in_range}
+            """
+            SELECT r.code FROM regions r
+            WHERE r.code >= :lo AND r.code < :hi
+              AND (EXISTS (SELECT 1 FROM units u WHERE u.region_code = r.code)
+                   OR EXISTS (SELECT 1 FROM hazards h WHERE h.region_code = r.code)
+                   OR EXISTS (SELECT 1 FROM inspections i WHERE i.region_code = r.code))
             ORDER BY 1
             """
         ),
@@ -274,19 +307,26 @@ def code_range(prefix: str) -> dict[str, str]:
 def first_month(session: Session, today_month: date) -> date:
     """Where live figures start: the earliest month of any record or frozen quarter, and at
     the latest January of last year (so this year and last have roster figures without records).
+
+    Each table's minimum is found per region through its (region_code, month) index, a loose
+    index scan: there is no index on the month alone, and a scan of 10M hazards takes seconds.
     """
     row = session.execute(
         text(
             """
             SELECT least(
-                (SELECT min(found_month) FROM hazards),
-                (SELECT min(inspected_month) FROM inspections),
-                (SELECT min(to_date(substr(quarter, 1, 4) || '-' ||
-                    lpad(((substr(quarter, 6, 1)::int - 1) * 3 + 1)::text, 2, '0') || '-01',
-                    'YYYY-MM-DD')) FROM self_reports),
-                (SELECT min(to_date(substr(quarter, 1, 4) || '-' ||
-                    lpad(((substr(quarter, 6, 1)::int - 1) * 3 + 1)::text, 2, '0') || '-01',
-                    'YYYY-MM-DD')) FROM frozen_quarters),
+                (SELECT min(m.found_month) FROM regions r CROSS JOIN LATERAL (
+                    SELECT h.found_month FROM hazards h WHERE h.region_code = r.code
+                    ORDER BY h.found_month LIMIT 1) m),
+                (SELECT min(m.inspected_month) FROM regions r CROSS JOIN LATERAL (
+                    SELECT i.inspected_month FROM inspections i WHERE i.region_code = r.code
+                    ORDER BY i.inspected_month LIMIT 1) m),
+                (SELECT make_date(substr(min(q.quarter), 1, 4)::int,
+                                  substr(min(q.quarter), 6, 1)::int * 3 - 2, 1) FROM (
+                    SELECT m.quarter FROM regions r CROSS JOIN LATERAL (
+                        SELECT s.quarter FROM self_reports s WHERE s.region_code = r.code
+                        ORDER BY s.quarter LIMIT 1) m
+                    UNION ALL SELECT quarter FROM frozen_quarters) q),
                 CAST(:floor AS date))
             """
         ),
