@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,8 +49,22 @@ def resolve_kind(session: Session, value: str, field: str = "kind") -> str:
     return kind.code
 
 
-def check_category(session: Session, code: str, field: str | list = "category") -> str:
-    category = session.get(HazardCategory, code)
-    if category is None or not category.active:
+def active_categories(session: Session, codes: Iterable[str]) -> set[str]:
+    """Which of these hazard category codes are known and active (one query)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(HazardCategory.code).where(
+                HazardCategory.code.in_(wanted), HazardCategory.active
+            )
+        )
+    )
+
+
+def require_category(code: str, active: Container[str], field: str | list = "category") -> str:
+    """The rule for a hazard's category: a known, active code (`active` from the above)."""
+    if code not in active:
         raise Invalid(field, f"unknown hazard category {code!r}")
     return code

@@ -11,7 +11,7 @@ from api.routers.hazard_views import hazard_read
 from api.schemas.common import Page
 from api.schemas.hazards import InspectionCreate, InspectionRead
 from services import inspections
-from services.models import Inspection
+from services.models import Hazard, Inspection
 from services.pagination import paginate
 from services.regions import get_region
 
@@ -19,10 +19,14 @@ router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
 ERRORS = {404: {"description": "not found"}, 409: {"description": "id reused with other content"}}
 
 
-def inspection_read(db, inspection: Inspection) -> InspectionRead:
-    hazards = [hazard_read(h) for h in inspections.hazards_of(db, inspection.id)]
+def inspection_read(
+    db, inspection: Inspection, hazards: list[Hazard] | None = None
+) -> InspectionRead:
+    """The read schema; `hazards` when the caller has them already, else they are read."""
+    if hazards is None:
+        hazards = inspections.hazards_of(db, inspection.id)
     fields = {c: getattr(inspection, c) for c in InspectionRead.model_fields if c != "hazards"}
-    return InspectionRead(**fields, hazards=hazards)
+    return InspectionRead(**fields, hazards=[hazard_read(h) for h in hazards])
 
 
 @router.post(
@@ -33,10 +37,9 @@ def inspection_read(db, inspection: Inspection) -> InspectionRead:
 )
 def create_inspection(db: Db, actor: FieldWorker, body: InspectionCreate, response: Response):
     """Record an inspection and the hazards found in it. Retrying with the same id is safe."""
-    inspection, created = inspections.record_inspection(db, actor, data=body.model_dump())
-    response.status_code = 201 if created else 200
-    db.flush()
-    return inspection_read(db, inspection)
+    recorded = inspections.record_inspection(db, actor, data=body.model_dump())
+    response.status_code = 201 if recorded.created else 200
+    return inspection_read(db, recorded.inspection, recorded.hazards)
 
 
 @router.get("/{inspection_id}", response_model=InspectionRead, responses=ERRORS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Container
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from services.hazards.lifecycle import OPEN_STATES, TRANSITIONS
 from services.idempotency import check_replay, content_hash
 from services.models import Hazard, HazardEvent, Unit
 from services.periods import local_month
-from services.reference import check_category
+from services.reference import active_categories, require_category
 from services.regions import contains, in_subtree
 from services.settings import get_settings
 
@@ -127,32 +128,25 @@ def _check_plan(level: str, plan: dict | None, loc: list[Any]) -> None:
         raise Invalid([*loc, "governance_plan"], "only major hazards carry a governance plan")
 
 
-def create_hazard(
-    session: Session,
+def hazard_row(
     actor: Actor,
     *,
-    unit: Unit,
+    unit_id: uuid.UUID,
+    region_code: str,
     data: dict[str, Any],
     found_at: datetime,
     source: str,
     loc: list[Any],
+    categories: Container[str],
+    digest: str,
     inspection_id: uuid.UUID | None = None,
     self_report_id: uuid.UUID | None = None,
-    known_new: bool = False,
-    mark: bool = True,
-) -> tuple[Hazard, bool]:
-    """Store one finding; returns (hazard, created). A stored id must carry the same content.
+) -> dict[str, Any]:
+    """The checks of a new finding and the column values it is stored with (the one place).
 
-    `known_new`: the caller has checked that the id is not stored (saves a query per hazard);
-    `mark`: False when the caller marks the (region, month) bucket once for many hazards.
+    `categories`: the active hazard category codes (at least this hazard's, if active).
     """
-    digest = content_hash({**data, "found_at": found_at, "unit_id": unit.id})
-    existing = None if known_new else session.get(Hazard, data["id"])
-    if existing is not None:
-        check_replay("hazard", existing.request_hash, digest)
-        return existing, False
-
-    check_category(session, data["category"], [*loc, "category"])
+    require_category(data["category"], categories, [*loc, "category"])
     _check_plan(data["level"], data.get("governance_plan"), loc)
     deadline = None
     if data["handling"] == "deadline":
@@ -165,32 +159,70 @@ def create_hazard(
         raise Invalid([*loc, "deadline"], "a hazard fixed on the spot has no deadline")
 
     on_the_spot = data["handling"] == "on_the_spot"
-    month = local_month(found_at, get_settings().tz)
-    hazard = Hazard(
-        id=data["id"],
+    return {
+        "id": data["id"],
+        "unit_id": unit_id,
+        "region_code": region_code,
+        "inspection_id": inspection_id,
+        "self_report_id": self_report_id,
+        "source": source,
+        "level": data["level"],
+        "category": data["category"],
+        "description": data["description"],
+        "location": data.get("location"),
+        "handling": data["handling"],
+        "found_at": found_at,
+        "found_month": local_month(found_at, get_settings().tz),
+        "status": "closed" if on_the_spot else "reported",
+        "initial_deadline": deadline,
+        "deadline": deadline,
+        "closed_at": found_at if on_the_spot else None,
+        "governance_plan": data.get("governance_plan"),
+        "created_by": actor.user_id,
+        "request_hash": digest,
+    }
+
+
+def hazard_digest(data: dict[str, Any], *, found_at: datetime, unit_id: uuid.UUID) -> str:
+    """The content hash a hazard's id is tied to (what a retry must send again)."""
+    return content_hash({**data, "found_at": found_at, "unit_id": unit_id})
+
+
+def create_hazard(
+    session: Session,
+    actor: Actor,
+    *,
+    unit: Unit,
+    data: dict[str, Any],
+    found_at: datetime,
+    source: str,
+    loc: list[Any],
+    inspection_id: uuid.UUID | None = None,
+    self_report_id: uuid.UUID | None = None,
+) -> tuple[Hazard, bool]:
+    """Store one finding; returns (hazard, created). A stored id must carry the same content."""
+    digest = hazard_digest(data, found_at=found_at, unit_id=unit.id)
+    existing = session.get(Hazard, data["id"])
+    if existing is not None:
+        check_replay("hazard", existing.request_hash, digest)
+        return existing, False
+
+    row = hazard_row(
+        actor,
         unit_id=unit.id,
         region_code=unit.region_code,
+        data=data,
+        found_at=found_at,
+        source=source,
+        loc=loc,
+        categories=active_categories(session, [data["category"]]),
+        digest=digest,
         inspection_id=inspection_id,
         self_report_id=self_report_id,
-        source=source,
-        level=data["level"],
-        category=data["category"],
-        description=data["description"],
-        location=data.get("location"),
-        handling=data["handling"],
-        found_at=found_at,
-        found_month=month,
-        status="closed" if on_the_spot else "reported",
-        initial_deadline=deadline,
-        deadline=deadline,
-        closed_at=found_at if on_the_spot else None,
-        governance_plan=data.get("governance_plan"),
-        created_by=actor.user_id,
-        request_hash=digest,
     )
+    hazard = Hazard(**row)
     session.add(hazard)
-    if mark:
-        outbox.mark(session, [(unit.region_code, month)])
+    outbox.mark(session, [(unit.region_code, row["found_month"])])
     return hazard, True
 
 
@@ -319,11 +351,15 @@ def apply_to_hazard(hazard: Hazard, event: HazardEvent) -> None:
         hazard.transferred_to = event.department
 
 
-def unit_in_scope(session: Session, actor: Actor, unit_id: uuid.UUID, loc: list[Any]) -> Unit:
-    """A unit the caller may record findings at, or a 422 naming the field."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not contains(actor.scope, unit.region_code):
+def check_unit_scope(
+    actor: Actor, unit_id: uuid.UUID, unit_region: str | None, loc: list[Any]
+) -> str:
+    """The rule for where a caller may record findings; returns the unit's region.
+
+    `unit_region`: the stored unit's region code, None when there is no such unit.
+    """
+    if unit_region is None or not contains(actor.scope, unit_region):
         raise Invalid(loc, "unknown unit")
-    if actor.is_unit and unit.id != actor.unit_id:
+    if actor.is_unit and unit_id != actor.unit_id:
         raise Invalid(loc, "unknown unit")
-    return unit
+    return unit_region
