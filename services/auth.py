@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -94,6 +96,71 @@ def user_from_access_token(session: Session, token: str) -> User:
     if user is None or not user.active or user.token_version != claims.get("ver"):
         raise Unauthorized("invalid or revoked token")
     return user
+
+
+# --- callers of the hot reads ---------------------------------------------------------------
+#
+# The dashboard's reads check the caller inside their one statement (active and token version,
+# see services/metrics/read.py), so they need from the token only who the caller is. Both
+# lookups below are per process and never stale in what they decide:
+# - a token string maps to its verified claims (signature checked once; expiry checked on
+#   every use);
+# - (user id, token version) maps to the actor. Role, region and unit of a user never change
+#   (PATCH /users changes only `active` and the password, and both bump the version), so the
+#   actor of a version is fixed; whether it is still valid is the statement's check.
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A caller known from a verified access token, not yet checked against the users table."""
+
+    actor: Actor
+    token_version: int
+
+
+_MAX_CACHED = 10_000
+_claims: dict[str, tuple[uuid.UUID, int, float]] = {}  # token -> (user id, version, exp)
+_actors: dict[tuple[uuid.UUID, int], Actor] = {}
+
+
+def _remember(cache: dict, key: object, value: object) -> None:
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()  # crude but bounded; a miss costs one user lookup
+    cache[key] = value
+
+
+def cached_caller(token: str) -> Caller | None:
+    """The caller of a token seen before by this process, or None (then use `load_caller`).
+
+    Raises Unauthorized for a known token that has expired since.
+    """
+    known = _claims.get(token)
+    if known is None:
+        return None
+    user_id, version, expires = known
+    if time.time() > expires:
+        _claims.pop(token, None)
+        raise Unauthorized("invalid or expired token")
+    actor = _actors.get((user_id, version))
+    return Caller(actor, version) if actor is not None else None
+
+
+def load_caller(session: Session, token: str) -> Caller:
+    """Check a token against the users table (as every other endpoint does) and remember it."""
+    claims = _decode(token, "access")
+    user = user_from_access_token(session, token)
+    version = user.token_version
+    _remember(_claims, token, (user.id, version, float(claims["exp"])))  # type: ignore[arg-type]
+    actor = actor_of(user)
+    _remember(_actors, (user.id, version), actor)
+    return Caller(actor, version)
+
+
+def check_caller(session: Session, caller: Caller) -> None:
+    """Raise Unauthorized unless the caller's user is still active at the token's version."""
+    user = session.get(User, caller.actor.user_id)
+    if user is None or not user.active or user.token_version != caller.token_version:
+        raise Unauthorized("invalid or revoked token")
 
 
 def login(session: Session, *, username: str, password: str, address: str | None) -> dict:

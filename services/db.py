@@ -6,7 +6,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, Row, create_engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.settings import Settings, get_settings
@@ -14,6 +15,7 @@ from services.settings import Settings, get_settings
 _lock = threading.Lock()
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+_read_engine: Engine | None = None
 _embedded = None
 # Set by the API before its engine exists: how long a statement may wait for a row lock.
 _lock_timeout: str | None = None
@@ -71,14 +73,60 @@ def get_engine() -> Engine:
         return _engine
 
 
+def get_read_engine() -> Engine:
+    """A small autocommit pool for the hot read-only statements (the dashboard's figures).
+
+    Each read is one statement, so it needs no transaction: no BEGIN, no COMMIT and no ping on
+    checkout (the main pool's pre-ping is one more round trip). A connection that died with a
+    PostgreSQL restart is invalidated by the error, and `read_retrying` tries once more.
+    """
+    global _read_engine
+    with _lock:
+        if _read_engine is None:
+            _read_engine = create_engine(
+                sqlalchemy_url(database_url()),
+                isolation_level="AUTOCOMMIT",
+                # A fixed pool: overflow connections would be opened and closed per burst, and
+                # a few connections keep 2 cores busy; more readers wait for one.
+                pool_size=6,
+                max_overflow=0,
+                pool_pre_ping=False,
+            )
+        return _read_engine
+
+
+def read_all(statement, params: dict) -> list[Row]:
+    """The rows of one read-only statement on the read pool, retried once on a connection that
+    turned out dead (the pool has no pre-ping)."""
+    for attempt in (1, 2):
+        try:
+            with get_read_engine().connect() as conn:
+                return list(conn.execute(statement, params).all())
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def read_retrying(statement, params: dict) -> Row:
+    """The one row of a read-only statement on the read pool (see `read_all`)."""
+    rows = read_all(statement, params)
+    if len(rows) != 1:
+        raise ValueError(f"expected one row, got {len(rows)}")
+    return rows[0]
+
+
 def reset_engine() -> None:
-    """Forget the engine (tests and forked worker processes)."""
-    global _engine, _sessionmaker
+    """Forget the engines (tests and forked worker processes)."""
+    global _engine, _sessionmaker, _read_engine
     with _lock:
         if _engine is not None:
             _engine.dispose()
+        if _read_engine is not None:
+            _read_engine.dispose()
         _engine = None
         _sessionmaker = None
+        _read_engine = None
 
 
 def new_session() -> Session:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.actors import Actor
-from services.errors import Invalid, NotFound
+from services.db import read_all, read_retrying
+from services.errors import Invalid, NotFound, Unauthorized
 from services.metrics import definitions as d
+from services.metrics.compute import code_range
 from services.metrics.refresh import is_frozen
 from services.models.metrics import CELL_COUNTS
 from services.pagination import check_limit
 from services.periods import Period, parse_period
-from services.regions import get_region, prefix_of
+from services.regions import BOUNDS, contains, get_region, level_of, prefix_of
+from services.settings import get_settings
 
 VIEWS = ("live", "frozen")
 
@@ -192,6 +197,219 @@ def _entry(code: str, name: str, counts: dict[str, int], computed_at: Any) -> di
         "metrics": metrics_of(counts),
         "counts": counts,
     }
+
+
+# -- the dashboard's hot reads: cached per process, checked on every request ----------------
+#
+# GET /metrics and /metrics/breakdown of the live view are what every dashboard polls. Each
+# request runs one autocommit statement on the read pool (services/db.py, no BEGIN/COMMIT, no
+# ping): the caller's user row (still active, same token version), the region row (and its
+# children's names), and the stamps of the cells under the region (migration 0005: every
+# commit that changes cells moves them). While the stamps are those cached, the summed cells and
+# the rendered JSON are reused; otherwise the cells are summed again by an index range. The
+# stamps are read before the sums, so a cached entry is never newer than its stamp and a read
+# never serves figures older than the last recompute committed before its check.
+# Anything unusual (the frozen view, a bad period, a region outside the caller's subtree, no
+# region) takes the general path above.
+
+_SUMS = ", ".join(f"COALESCE(sum({c}), 0)::bigint AS {c}" for c in CELL_COUNTS)
+_CHECK = """
+    (SELECT u.active AND u.token_version = :ver FROM users u WHERE u.id = :uid) AS caller_ok,
+    (SELECT r.name FROM regions r WHERE r.code = :code) AS region_name,
+    (SELECT row(count(*), sum(v.stamp), max(v.stamp))::text FROM metric_versions v
+      WHERE v.view = 'live' AND v.period = :p AND v.township >= :tlo AND v.township < :thi
+    ) AS stamp"""
+_IN_SUBTREE = "view = 'live' AND period = :p AND region_code >= :lo AND region_code < :hi"
+CHECK_FIGURES_SQL = text(f"SELECT {_CHECK}")
+CHECK_BREAKDOWN_SQL = text(
+    f"""SELECT {_CHECK},
+        (SELECT json_agg(json_build_array(c.code, c.name) ORDER BY c.code)
+           FROM regions c WHERE c.parent_code = :code)::text AS children"""
+)
+SUMS_SQL = text(
+    f"SELECT {_SUMS}, max(computed_at) AS computed_at FROM metric_cells WHERE {_IN_SUBTREE}"
+)
+# Children's sums in one pass: cells grouped by their child's prefix (the codes of a level
+# share their first `clen` digits); the region's own cells and cells of unknown children are
+# the region's own level, as in `breakdown`.
+GROUPS_SQL = text(
+    f"SELECT left(region_code, :clen) AS child, {_SUMS}, max(computed_at) AS computed_at "
+    f"FROM metric_cells WHERE {_IN_SUBTREE} GROUP BY 1"
+)
+
+
+@dataclass
+class Dashboard:
+    """A checked hot read: who asks (user id and token version), which region and period."""
+
+    user_id: Any
+    token_version: int
+    region_code: str
+    period: Period
+    cutoff: datetime
+
+
+def dashboard_scope(
+    actor: Actor, *, token_version: int, region: str | None, period: str, view: str
+) -> Dashboard | None:
+    """The hot read for this request, or None when it needs the general path."""
+    code = region or actor.region_code
+    if view != "live" or code is None or not contains(actor.scope, code):
+        return None
+    try:
+        p = parse_period(period, ["query", "period"])  # type: ignore[arg-type]
+    except Invalid:
+        return None
+    return Dashboard(actor.user_id, token_version, code, p, datetime.now(UTC))
+
+
+@dataclass
+class _Cached:
+    stamp: str  # (count, sum, max) of the stamps under the region when the sums were read
+    data: Any  # the sums: figures (counts, computed_at); breakdown [(child, computed_at, counts)]
+    rendered: tuple[Any, bytes, bytes] | None = None  # (names, JSON before and after cutoff)
+
+
+_MAX_CACHED = 4096
+_cache: dict[tuple[str, str, str], _Cached] = {}
+_CUTOFF = f"cutoff-{uuid.uuid4().hex}"  # a placeholder no data can contain
+
+
+def _hot_params(q: Dashboard) -> dict[str, Any]:
+    prefix = prefix_of(q.region_code)
+    town = code_range(prefix[:9])  # the township keys of the stamps under the region
+    return {
+        "uid": q.user_id,
+        "ver": q.token_version,
+        "code": q.region_code,
+        "p": q.period.key,
+        "tlo": town["lo"],
+        "thi": town["hi"],
+        **code_range(prefix),
+    }
+
+
+def _checked(row: Any, q: Dashboard) -> str:
+    if not row.caller_ok:
+        raise Unauthorized("invalid or revoked token")
+    if row.region_name is None:
+        raise NotFound("region", q.region_code)
+    return row.region_name
+
+
+def _local(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(get_settings().tz).isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def to_json(body: Any) -> bytes:
+    """JSON as the API's read models render it: times in the configured zone."""
+    return orjson.dumps(body, default=_local, option=orjson.OPT_PASSTHROUGH_DATETIME)
+
+
+def _cached(key: tuple[str, str, str], stamp: str, load: Any) -> _Cached:
+    entry = _cache.get(key)
+    if entry is None or entry.stamp != stamp:
+        entry = _Cached(stamp, load())
+        if len(_cache) >= _MAX_CACHED:
+            _cache.clear()
+        _cache[key] = entry
+    return entry
+
+
+def _render(entry: _Cached, names: Any, build: Any, cutoff: datetime) -> bytes:
+    rendered = entry.rendered
+    if rendered is None or rendered[0] != names:
+        head, tail = to_json(build()).split(orjson.dumps(_CUTOFF), 1)
+        rendered = entry.rendered = (names, head, tail)
+    return rendered[1] + to_json(cutoff) + rendered[2]
+
+
+def dashboard_figures(q: Dashboard) -> bytes:
+    """The JSON of GET /metrics for a live read: what `figures` gives, rendered."""
+    params = _hot_params(q)
+    row = read_retrying(CHECK_FIGURES_SQL, params)
+    name = _checked(row, q)
+
+    def load() -> tuple[dict[str, int], Any]:
+        sums = read_retrying(SUMS_SQL, params)
+        return {c: getattr(sums, c) for c in CELL_COUNTS}, sums.computed_at
+
+    entry = _cached(("figures", q.region_code, q.period.key), row.stamp, load)
+    counts, computed_at = entry.data
+
+    def build() -> dict[str, Any]:
+        return {
+            "region_code": q.region_code,
+            "region_name": name,
+            "period": q.period.key,
+            "view": "live",
+            "cutoff": _CUTOFF,
+            "computed_at": computed_at,
+            "metrics": metrics_of(counts),
+        }
+
+    return _render(entry, name, build, q.cutoff)
+
+
+def dashboard_breakdown(q: Dashboard) -> bytes:
+    """The JSON of GET /metrics/breakdown for a live read: what `breakdown` gives, rendered."""
+    params = _hot_params(q)
+    row = read_retrying(CHECK_BREAKDOWN_SQL, params)
+    name = _checked(row, q)
+    level = level_of(q.region_code)
+    clen = BOUNDS[level][1] if level < len(BOUNDS) else len(q.region_code)
+
+    def load() -> list[tuple[str, Any, list[int]]]:
+        rows = read_all(GROUPS_SQL, {**params, "clen": clen})
+        return [(r.child, r.computed_at, [getattr(r, c) for c in CELL_COUNTS]) for r in rows]
+
+    entry = _cached(("breakdown", q.region_code, q.period.key), row.stamp, load)
+    names = (name, row.children)
+
+    def build() -> dict[str, Any]:
+        children = {code: child for code, child in orjson.loads(row.children or "[]")}
+        by_child: dict[str, tuple[list[int], Any]] = {}
+        own = [0] * len(CELL_COUNTS)
+        latest = None
+        for child, computed_at, counts in entry.data:
+            if computed_at is not None and (latest is None or computed_at > latest):
+                latest = computed_at
+            code = child.ljust(len(q.region_code), "0")
+            if code != q.region_code and code in children:
+                by_child[code] = (counts, computed_at)
+            else:
+                own = [a + b for a, b in zip(own, counts, strict=True)]
+        entries = []
+        for code, child_name in children.items():
+            counts, at = by_child.get(code, ([0] * len(CELL_COUNTS), None))
+            entries.append(
+                _entry(code, child_name, dict(zip(CELL_COUNTS, counts, strict=True)), at)
+            )
+        if any(own):
+            own_counts = dict(zip(CELL_COUNTS, own, strict=True))
+            entries.append(_entry(q.region_code, f"{name}（本级）", own_counts, latest))
+        entries.sort(key=_rank_key)
+        items = [
+            {
+                "rank": rank,
+                "region_code": e["region_code"],
+                "region_name": e["region_name"],
+                "computed_at": e["computed_at"],
+                "metrics": e["metrics"],
+            }
+            for rank, e in enumerate(entries, start=1)
+        ]
+        return {
+            "region_code": q.region_code,
+            "period": q.period.key,
+            "view": "live",
+            "cutoff": _CUTOFF,
+            "items": items,
+        }
+
+    return _render(entry, names, build, q.cutoff)
 
 
 MAX_SERIES = 120

@@ -5,7 +5,13 @@ from services.models.base import Base
 from services.models.campaigns import Campaign
 from services.models.hazards import Hazard, HazardEvent, Photo
 from services.models.inspections import Inspection
-from services.models.metrics import FrozenQuarter, FrozenRoster, MetricCell, TaskRun
+from services.models.metrics import (
+    FrozenQuarter,
+    FrozenRoster,
+    MetricCell,
+    MetricVersion,
+    TaskRun,
+)
 from services.models.outbox import MetricMark
 from services.models.reference import HazardCategory, UnitKind
 from services.models.regions import Region
@@ -26,6 +32,7 @@ __all__ = [
     "LoginFailure",
     "MetricCell",
     "MetricMark",
+    "MetricVersion",
     "Photo",
     "RefreshToken",
     "Region",

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -74,6 +75,18 @@ class MetricCell(Base):
     reports_self: Mapped[int] = _count()
     reports_zero: Mapped[int] = _count()
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MetricVersion(Base):
+    """A stamp that every commit of cells of a (view, period, township) moves (migration 0005:
+    statement triggers on metric_cells). The dashboard's cache compares them, not the cells."""
+
+    __tablename__ = "metric_versions"
+
+    view: Mapped[str] = mapped_column(String(10), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    township: Mapped[str] = mapped_column(String(9, collation="C"), primary_key=True)
+    stamp: Mapped[int] = mapped_column(BigInteger)
 
 
 class FrozenQuarter(Base):
