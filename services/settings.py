@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     # How long the API waits before the debounced recompute runs; writes within it share one task.
     recompute_debounce_seconds: float = 0.3
+    # PostgreSQL work_mem for the figures' statements (per transaction): a county's grouping
+    # fits in memory instead of spilling to disk.
+    recompute_work_mem: str = "64MB"
 
     @field_validator("env")
     @classmethod

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from services.metrics import definitions as d
 from services.models.metrics import CELL_COUNTS
 from services.periods import Period, add_months
+from services.settings import get_settings
 
 # Lock namespace for pg_advisory_xact_lock(int, int): one lock per township.
 LOCK_CELLS = 7401
@@ -73,48 +74,69 @@ def lock_townships(session: Session, townships: Iterable[str]) -> None:
         )
 
 
-# The keys of the periods a month lies in (Period.key: 2026-05, 2026Q2, 2026): records grouped
-# by month meet their targets by equality, where a range join compares every month to every
-# target of the region.
-PERIODS_OF_MONTH = (
-    "VALUES (to_char({m}, 'YYYY-MM')), (to_char({m}, 'YYYY\"Q\"Q')), (to_char({m}, 'YYYY'))"
-)
+# The periods a month lies in, as (key, first month, end month) like Period: records grouped by
+# month are summed into their month, quarter and year by equality on the key, where a range
+# join would compare every month with every target of its region.
+PERIODS_OF_MONTH = """
+    VALUES (to_char({m}, 'YYYY-MM'), {m}, CAST({m} + interval '1 month' AS date)),
+           (to_char({m}, 'YYYY"Q"Q'), CAST(date_trunc('quarter', {m}) AS date),
+            CAST(date_trunc('quarter', {m}) + interval '3 months' AS date)),
+           (to_char({m}, 'YYYY'), CAST(date_trunc('year', {m}) AS date),
+            CAST(date_trunc('year', {m}) + interval '1 year' AS date))
+"""
+# A quarter's reporting figures count in the quarter and in its year (a year sums its four).
+PERIODS_OF_QUARTER = "VALUES ({q}), (substr({q}, 1, 4))"
+HAZARD_COUNTS = [
+    f"{name}_{level}" for name in d.HAZARD_PREDICATES for level in ("general", "major")
+]
+REPORT_COUNTS = ("reports_filed", "reports_on_time", "reports_self", "reports_zero")
+
+
+def _quarter_bounds(q: str) -> str:
+    first = f"make_date(substr({q}, 1, 4)::int, substr({q}, 6, 1)::int * 3 - 2, 1)"
+    return f"{first} AS q_first, CAST({first} + interval '3 months' AS date) AS q_end"
 
 
 def cells_sql(view: str) -> str:
+    """One statement computing the cells of a list of targets (leaf region x period).
+
+    Every source is read once for the targets' leaves and months: additive counts grouped by
+    (region, month) and summed into months, quarters and years by period key; distinct counts
+    (units inspected) from the (unit, month) pairs; roster figures by counting the units on the
+    roster for the whole span once per region, and only the units that opened or closed
+    within it per period.
+    """
     rel = d.relations(view)
-    hz_counts = []
-    for name, pred in (
-        ("found", d.FOUND),
-        ("closed", d.CLOSED),
-        ("closed_on_time", d.CLOSED_ON_TIME),
-        ("overdue", d.OVERDUE),
-    ):
-        for level in ("general", "major"):
-            hz_counts.append(
-                f"count(*) FILTER (WHERE s.level = '{level}' AND {pred}) AS {name}_{level}"
-            )
-    hz_cols = ",\n            ".join(hz_counts)
-    hz_names = [
-        f"{n}_{lv}"
-        for n in ("found", "closed", "closed_on_time", "overdue")
-        for lv in ("general", "major")
-    ]
-    hz_sums = ",\n            ".join(f"sum(hzm.{c})::bigint AS {c}" for c in hz_names)
+    hz_cols = ",\n            ".join(
+        f"count(*) FILTER (WHERE s.level = '{level}' AND {pred}) AS {name}_{level}"
+        for name, pred in d.HAZARD_PREDICATES.items()
+        for level in ("general", "major")
+    )
+    hz_sums = ", ".join(f"sum(hzm.{c})::bigint AS {c}" for c in HAZARD_COUNTS)
+    rep_sums = ", ".join(f"sum(repq.{c})::bigint AS {c}" for c in REPORT_COUNTS)
     return f"""
     WITH t AS (
         SELECT * FROM unnest(CAST(:t_region AS text[]), CAST(:t_period AS text[]),
                              CAST(:t_first AS date[]), CAST(:t_end AS date[]))
             AS t(region_code, period, first_month, end_month)
     ),
+    -- The quarters whose reports each target counts: itself, or a year's four.
     tq AS ({d.reporting_quarters("t")}),
+    span AS (
+        SELECT (SELECT min(first_month) FROM t) AS lo, (SELECT max(end_month) FROM t) AS hi,
+               min(e) AS min_end, max(f) AS max_first
+        FROM (SELECT first_month, end_month FROM t
+              UNION ALL SELECT q_first, q_end FROM tq) x(f, e)
+    ),
     ro AS MATERIALIZED (
-        SELECT * FROM ({rel["ro"]}) ro0
+        SELECT ro0.*,
+               -- on the roster in every target period (most units): counted once per region
+               {d.on_roster("span.max_first", "span.min_end", "ro0")} AS always
+        FROM ({rel["ro"]}) ro0, span
         WHERE ro0.region_code = ANY(CAST(:t_leaves AS text[]))
     ),
-    span AS (SELECT min(first_month) AS lo, max(end_month) AS hi FROM t),
-    -- Additive counts are taken once per (region, month) and summed into each target, so a
-    -- hazard is read once however many periods (month, quarter, year) contain it.
+    -- Additive counts are taken once per (region, month) and summed into each period key, so
+    -- a hazard is read once however many periods (month, quarter, year) contain it.
     hzm AS (
         SELECT s.region_code, s.found_month AS month,
             {hz_cols}
@@ -124,11 +146,10 @@ def cells_sql(view: str) -> str:
         GROUP BY s.region_code, s.found_month
     ),
     hz AS (
-        SELECT t.region_code, t.period,
-            {hz_sums}
-        FROM hzm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="hzm.month")}) pk(period)
-        JOIN t ON t.region_code = hzm.region_code AND t.period = pk.period
-        GROUP BY t.region_code, t.period
+        SELECT hzm.region_code, pk.period, {hz_sums}
+        FROM hzm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="hzm.month")})
+            pk(period, first_month, end_month)
+        GROUP BY hzm.region_code, pk.period
     ),
     insm AS (
         SELECT i.region_code, i.inspected_month AS month, count(*) AS inspections
@@ -138,67 +159,83 @@ def cells_sql(view: str) -> str:
         GROUP BY i.region_code, i.inspected_month
     ),
     ins AS (
-        SELECT t.region_code, t.period, sum(insm.inspections)::bigint AS inspections
-        FROM insm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="insm.month")}) pk(period)
-        JOIN t ON t.region_code = insm.region_code AND t.period = pk.period
-        GROUP BY t.region_code, t.period
+        SELECT insm.region_code, pk.period, sum(insm.inspections)::bigint AS inspections
+        FROM insm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="insm.month")})
+            pk(period, first_month, end_month)
+        GROUP BY insm.region_code, pk.period
     ),
-    -- The months in which each roster unit was inspected: one index probe per unit (by
-    -- unit, wherever the inspection was recorded), then joined to the targets as sets.
+    -- The months in which each roster unit was inspected: one index probe per unit (by unit,
+    -- wherever the inspection was recorded).
     seen AS MATERIALIZED (
-        SELECT ro.unit_id, ro.region_code, m.month
+        SELECT ro.unit_id, ro.region_code, ro.operating_since, ro.closed_on, m.month
         FROM ro CROSS JOIN LATERAL (
             SELECT DISTINCT i.inspected_month AS month FROM ({rel["i"]}) i, span
             WHERE i.unit_id = ro.unit_id
               AND i.inspected_month >= span.lo AND i.inspected_month < span.hi
         ) m
     ),
-    cov AS (
-        SELECT t.region_code, t.period, count(*) AS roster_units
-        FROM t JOIN ro
-            ON ro.region_code = t.region_code AND {d.on_roster("t.first_month", "t.end_month")}
-        GROUP BY t.region_code, t.period
-    ),
-    -- (unit, period) for every period in which a roster unit was inspected.
-    seenp AS MATERIALIZED (
-        SELECT DISTINCT seen.unit_id, seen.region_code, pk.period
-        FROM seen CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="seen.month")}) pk(period)
-    ),
     covi AS (
-        SELECT t.region_code, t.period, count(*) AS units_inspected
-        FROM seenp JOIN t ON t.region_code = seenp.region_code AND t.period = seenp.period
-        JOIN ro ON ro.unit_id = seenp.unit_id
+        SELECT region_code, period, count(*) AS units_inspected FROM (
+            SELECT DISTINCT seen.region_code, pk.period, seen.unit_id
+            FROM seen CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="seen.month")})
+                pk(period, first_month, end_month)
+            WHERE {d.on_roster("pk.first_month", "pk.end_month", "seen")}
+        ) x GROUP BY region_code, period
+    ),
+    always AS (
+        SELECT region_code, count(*) AS units,
+               count(*) FILTER (WHERE reporting_required) AS required
+        FROM ro WHERE always GROUP BY region_code
+    ),
+    edge AS (
+        SELECT t.region_code, t.period, count(*) AS units
+        FROM t JOIN ro ON ro.region_code = t.region_code AND NOT ro.always
             AND {d.on_roster("t.first_month", "t.end_month")}
         GROUP BY t.region_code, t.period
     ),
-    -- Every report of the roster's units: one index probe per unit, then a hash join on
-    -- (unit, quarter) instead of a probe per unit and quarter.
-    rr AS MATERIALIZED (
-        SELECT r.* FROM ro CROSS JOIN LATERAL (
-            SELECT * FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
+    req AS (
+        SELECT tq.region_code, tq.period, count(DISTINCT tq.quarter) AS quarters,
+               count(ro.unit_id) AS edge_required
+        FROM tq LEFT JOIN ro ON ro.region_code = tq.region_code AND NOT ro.always
+            AND ro.reporting_required AND {d.on_roster("tq.q_first", "tq.q_end")}
+        GROUP BY tq.region_code, tq.period
+    ),
+    -- Every report of the roster's units (one index probe per unit), counted where the unit
+    -- had to report that quarter, then summed into the quarter and its year.
+    repq AS (
+        SELECT ro.region_code, r.quarter,
+               count(*) AS reports_filed,
+               count(*) FILTER (WHERE r.on_time) AS reports_on_time,
+               count(*) FILTER (WHERE r.filed_by_unit) AS reports_self,
+               count(*) FILTER (WHERE r.zero_hazard) AS reports_zero
+        FROM ro CROSS JOIN LATERAL (
+            SELECT r0.quarter, r0.on_time, r0.filed_by_unit, r0.zero_hazard
+            FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
             OFFSET 0  -- keeps the planner from flattening this into a scan of every report
-        ) r
+        ) r CROSS JOIN LATERAL (SELECT {_quarter_bounds("r.quarter")}) qb
+        WHERE ro.reporting_required AND {d.on_roster("qb.q_first", "qb.q_end")}
+        GROUP BY ro.region_code, r.quarter
     ),
     rep AS (
-        SELECT tq.region_code, tq.period,
-               count(*) AS required_units,
-               count(rr.id) AS reports_filed,
-               count(*) FILTER (WHERE rr.on_time) AS reports_on_time,
-               count(*) FILTER (WHERE rr.filed_by_unit) AS reports_self,
-               count(*) FILTER (WHERE rr.zero_hazard) AS reports_zero
-        FROM tq JOIN ro
-            ON ro.region_code = tq.region_code AND ro.reporting_required
-           AND {d.on_roster("tq.q_first", "tq.q_end")}
-        LEFT JOIN rr ON rr.unit_id = ro.unit_id AND rr.quarter = tq.quarter
-        GROUP BY tq.region_code, tq.period
+        SELECT repq.region_code, pk.period, {rep_sums}
+        FROM repq CROSS JOIN LATERAL ({PERIODS_OF_QUARTER.format(q="repq.quarter")}) pk(period)
+        GROUP BY repq.region_code, pk.period
     )
     SELECT t.region_code, t.period,
-        {", ".join(f"COALESCE({c}, 0) AS {c}" for c in CELL_COUNTS)}
+        {", ".join(f"COALESCE(hz.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
+        COALESCE(ins.inspections, 0) AS inspections,
+        COALESCE(covi.units_inspected, 0) AS units_inspected,
+        COALESCE(always.units, 0) + COALESCE(edge.units, 0) AS roster_units,
+        COALESCE(always.required, 0) * COALESCE(req.quarters, 0)
+            + COALESCE(req.edge_required, 0) AS required_units,
+        {", ".join(f"COALESCE(rep.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
     FROM t
     LEFT JOIN hz USING (region_code, period)
     LEFT JOIN ins USING (region_code, period)
-    LEFT JOIN cov USING (region_code, period)
     LEFT JOIN covi USING (region_code, period)
+    LEFT JOIN always USING (region_code)
+    LEFT JOIN edge USING (region_code, period)
+    LEFT JOIN req USING (region_code, period)
     LEFT JOIN rep USING (region_code, period)
     """
 
@@ -270,8 +307,17 @@ def store_cells(
 
 
 def _no_jit(session: Session) -> None:
-    """Cell statements are many and short: JIT compiling each costs more (~0.1 s) than it saves."""
+    """Settings for the cell statements, for this transaction only.
+
+    JIT off: the statements are many and short, and compiling each costs more (~0.1 s) than
+    it saves. work_mem: a county's grouping needs a few tens of MB; with the default 4 MB its
+    hash aggregates spill to disk.
+    """
     session.execute(text("SET LOCAL jit = off"))
+    session.execute(
+        text("SELECT set_config('work_mem', :v, true)"),
+        {"v": get_settings().recompute_work_mem},
+    )
 
 
 def leaves(session: Session, prefix: str = "") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -222,7 +223,7 @@ def _prefix(code: str) -> str:
 
 
 @settings(
-    max_examples=12,
+    max_examples=int(os.environ.get("HAZARDTRACK_PROPERTY_EXAMPLES", "12")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
