@@ -53,10 +53,19 @@ BASELINE_TZ_SQL = BASELINE_SQL.replace(
 ).replace("GROUP BY region_code, found_month, level", "GROUP BY 1, 2, 3")
 
 
+def same_settings(conn) -> None:
+    """The settings the worker's cell statements run with (services/metrics/compute.py)."""
+    from services.settings import get_settings
+
+    conn.execute("SELECT set_config('work_mem', %s, false)", (get_settings().recompute_work_mem,))
+    conn.execute("SET jit = off")
+
+
 def time_sql(url: str, sql: str, *, parallel: bool, repeat: int) -> float:
     """Best of `repeat` runs of one statement (each in a rolled-back transaction)."""
     best = float("inf")
     with psycopg.connect(url) as conn:
+        same_settings(conn)
         if not parallel:
             conn.execute("SET max_parallel_workers_per_gather = 0")
         conn.commit()
@@ -70,6 +79,7 @@ def time_sql(url: str, sql: str, *, parallel: bool, repeat: int) -> float:
 
 def explain(url: str, sql: str, *, parallel: bool) -> str:
     with psycopg.connect(url) as conn:
+        same_settings(conn)
         if not parallel:
             conn.execute("SET max_parallel_workers_per_gather = 0")
         body = sql.split(" AS\n", 1)[1]
