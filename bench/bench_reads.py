@@ -201,13 +201,24 @@ def main(argv: list[str] | None = None) -> int:
                         base + "/", lambda i: reqs[i % 2], rate=low, duration=args.duration
                     )
                 )
+                # The same rate of GET /healthz: what the API processes answer at best.
+                health_low = loadgen.build("GET", base + "/healthz")
+                sh_low = loadgen.summary(
+                    loadgen.open_loop(
+                        base + "/", lambda i: health_low, rate=low, duration=args.duration
+                    )
+                )
                 common.report(
                     "4_dashboard_reads_p99_at_80pct_ceiling",
                     s_low["p99_ms"],
                     "ms",
+                    baseline=sh_low["p99_ms"],
+                    baseline_name=f"GET /healthz p99 at the same {low} req/s",
                     target=f"open loop at {low} req/s",
-                    extra={"scale": args.scale, "open_loop": s_low},
+                    extra={"scale": args.scale, "open_loop": s_low, "healthz": sh_low},
                 )
+                common.say(f"  reads open loop at {low}/s: {s_low}")
+                common.say(f"  healthz open loop at {low}/s: {sh_low}")
             s = loadgen.summary(
                 loadgen.open_loop(
                     base + "/", lambda i: reqs[i % 2], rate=rate, duration=args.duration
