@@ -87,6 +87,7 @@ def load_known(session: Session, items: list[dict[str, Any]]) -> Known:
         "categories": list({h["category"] for h in hazards}),
     }
     known = Known({}, {}, {}, set(), set())
+    session.flush()  # a text statement does not autoflush: what the session holds goes first
     for kind, ident, code, digest in session.execute(_KNOWN, params):
         if kind == "inspection":
             known.inspections[ident] = (code, digest)
