@@ -51,14 +51,18 @@ def _validate(adapter: TypeAdapter, items: list[Any], field: str) -> list[tuple]
     return out
 
 
+_INSPECTION = TypeAdapter(InspectionCreate)
+_EVENT = TypeAdapter(SyncEvent)
+
+
 @router.post("/sync", response_model=SyncResponse)
 def sync_upload(db: Db, actor: FieldWorker, body: SyncRequest) -> dict:
     """Apply queued inspections, then queued events, in order; a result per item."""
     results = sync.apply_batch(
         db,
         actor,
-        inspections=_validate(TypeAdapter(InspectionCreate), body.inspections, "inspections"),
-        events=_validate(TypeAdapter(SyncEvent), body.events, "events"),
+        inspections=_validate(_INSPECTION, body.inspections, "inspections"),
+        events=_validate(_EVENT, body.events, "events"),
     )
     counts = {
         k: sum(1 for r in results if r["result"] == k)
