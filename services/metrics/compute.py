@@ -76,7 +76,8 @@ def lock_townships(session: Session, townships: Iterable[str]) -> None:
 
 # The periods a month lies in, as (key, first month, end month) like Period: records grouped by
 # month are summed into their month, quarter and year by equality on the key, where a range
-# join would compare every month with every target of its region.
+# join would compare every month with every target of its region. Worked out once per month
+# of the span (`mp`), not once per record.
 PERIODS_OF_MONTH = """
     VALUES (to_char({m}, 'YYYY-MM'), {m}, CAST({m} + interval '1 month' AS date)),
            (to_char({m}, 'YYYY"Q"Q'), CAST(date_trunc('quarter', {m}) AS date),
@@ -108,11 +109,13 @@ def cells_sql(view: str) -> str:
     """
     rel = d.relations(view)
     hz_cols = ",\n            ".join(
-        f"count(*) FILTER (WHERE s.level = '{level}' AND {pred}) AS {name}_{level}"
-        for name, pred in d.HAZARD_PREDICATES.items()
+        f"count(*) FILTER (WHERE {pred}) AS {name}" for name, pred in d.HAZARD_PREDICATES.items()
+    )
+    hz_sums = ",\n            ".join(
+        f"sum(hzm.{name}) FILTER (WHERE hzm.level = '{level}')::bigint AS {name}_{level}"
+        for name in d.HAZARD_PREDICATES
         for level in ("general", "major")
     )
-    hz_sums = ", ".join(f"sum(hzm.{c})::bigint AS {c}" for c in HAZARD_COUNTS)
     rep_sums = ", ".join(f"sum(repq.{c})::bigint AS {c}" for c in REPORT_COUNTS)
     return f"""
     WITH t AS (
@@ -128,6 +131,13 @@ def cells_sql(view: str) -> str:
         FROM (SELECT first_month, end_month FROM t
               UNION ALL SELECT q_first, q_end FROM tq) x(f, e)
     ),
+    -- Each month of the span with the periods it lies in, worked out once per month.
+    mp AS MATERIALIZED (
+        SELECT m.month, pk.period, pk.first_month, pk.end_month
+        FROM span, generate_series(span.lo, span.hi - interval '1 month', interval '1 month') g,
+            LATERAL (SELECT CAST(g AS date) AS month) m,
+            LATERAL ({PERIODS_OF_MONTH.format(m="m.month")}) pk(period, first_month, end_month)
+    ),
     ro AS MATERIALIZED (
         SELECT ro0.*,
                -- on the roster in every target period (most units): counted once per region
@@ -138,17 +148,16 @@ def cells_sql(view: str) -> str:
     -- Additive counts are taken once per (region, month) and summed into each period key, so
     -- a hazard is read once however many periods (month, quarter, year) contain it.
     hzm AS (
-        SELECT s.region_code, s.found_month AS month,
+        SELECT s.region_code, s.found_month AS month, s.level,
             {hz_cols}
         FROM ({rel["s"]}) s, span
         WHERE s.region_code = ANY(CAST(:t_leaves AS text[]))
           AND s.found_month >= span.lo AND s.found_month < span.hi
-        GROUP BY s.region_code, s.found_month
+        GROUP BY s.region_code, s.found_month, s.level
     ),
     hz AS (
         SELECT hzm.region_code, pk.period, {hz_sums}
-        FROM hzm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="hzm.month")})
-            pk(period, first_month, end_month)
+        FROM hzm JOIN mp pk ON pk.month = hzm.month
         GROUP BY hzm.region_code, pk.period
     ),
     insm AS (
@@ -160,27 +169,25 @@ def cells_sql(view: str) -> str:
     ),
     ins AS (
         SELECT insm.region_code, pk.period, sum(insm.inspections)::bigint AS inspections
-        FROM insm CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="insm.month")})
-            pk(period, first_month, end_month)
+        FROM insm JOIN mp pk ON pk.month = insm.month
         GROUP BY insm.region_code, pk.period
     ),
     -- The months in which each roster unit was inspected: one index probe per unit (by unit,
     -- wherever the inspection was recorded).
-    seen AS MATERIALIZED (
-        SELECT ro.unit_id, ro.region_code, ro.operating_since, ro.closed_on, m.month
+    -- The periods in which each roster unit was inspected: one index probe per unit (by unit,
+    -- wherever the inspection was recorded), its months turned into periods there.
+    seen AS (
+        SELECT ro.region_code, p.period
         FROM ro CROSS JOIN LATERAL (
-            SELECT DISTINCT i.inspected_month AS month FROM ({rel["i"]}) i, span
+            SELECT DISTINCT pk.period, pk.first_month, pk.end_month
+            FROM ({rel["i"]}) i JOIN mp pk ON pk.month = i.inspected_month
             WHERE i.unit_id = ro.unit_id
-              AND i.inspected_month >= span.lo AND i.inspected_month < span.hi
-        ) m
+        ) p
+        WHERE ro.always OR {d.on_roster("p.first_month", "p.end_month")}
     ),
     covi AS (
-        SELECT region_code, period, count(*) AS units_inspected FROM (
-            SELECT DISTINCT seen.region_code, pk.period, seen.unit_id
-            FROM seen CROSS JOIN LATERAL ({PERIODS_OF_MONTH.format(m="seen.month")})
-                pk(period, first_month, end_month)
-            WHERE {d.on_roster("pk.first_month", "pk.end_month", "seen")}
-        ) x GROUP BY region_code, period
+        SELECT region_code, period, count(*) AS units_inspected
+        FROM seen GROUP BY region_code, period
     ),
     always AS (
         SELECT region_code, count(*) AS units,
