@@ -115,7 +115,7 @@ def recompute_township(
         {**code_range(township), "keys": keys},
     )
     targets = [Target(r, p) for r in regions for p in periods]
-    return store_cells(session, view="live", targets=targets, cutoff=now)
+    return store_cells(session, view="live", targets=targets, cutoff=now, cleared=True)
 
 
 def recompute_all(
