@@ -148,6 +148,21 @@ def sequential(base: str, tok: str, units: list[str], n: int) -> dict:
     }
 
 
+def api_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the API process and its workers so far."""
+    import psutil
+
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 def run_rate(base: str, make, rate: float, duration: float, warmup: float = 1.0) -> dict:
     res = loadgen.open_loop(base + "/", make, rate=rate, duration=duration, warmup=warmup)
     return loadgen.summary(res)
@@ -324,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument(
         "--ramp",
-        default="50,100,150,200,250,300,400,500,600,800",
+        default="25,50,75,100,125,150,175,200,250,300,400,600,800",
         help="rates to try for the ceiling (comma-separated); '' skips",
     )
     parser.add_argument("--batches", type=int, default=6)
@@ -361,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         """POSTs at `rate` on a fresh API; with healthz, GET /healthz at `rate` first."""
         nonlocal peak
         fresh_api()
+        # Warm-up at a low rate: every API process opens its connections, prepares its
+        # statements and imports what the first request needs before the measured stage.
+        run_rate(base, post_inspection_factory(base, tok, units), min(rate, 40.0), 2, warmup=0)
         health = loadgen.build("GET", base + "/healthz")
         hz = run_rate(base, lambda i: health, rate, duration) if healthz else None
         with common.PeakRss([api.pid]) as rss:
@@ -370,7 +388,19 @@ def main(argv: list[str] | None = None) -> int:
 
     def seq(n: int) -> dict:
         fresh_api()
-        return sequential(base, tok, units, n)
+        sequential(base, tok, units, n)  # warm-up: first requests import and compile
+        cpu = api_cpu_seconds(api.pid)
+        out = sequential(base, tok, units, n)
+        # CPU the API processes spent per request (the 20 unmeasured first requests included).
+        out["api_cpu_ms_per_request"] = round((api_cpu_seconds(api.pid) - cpu) / (n + 20) * 1e3, 2)
+        health = loadgen.build("GET", base + "/healthz")
+        run_rate(base, lambda i: health, 200, 2, warmup=0)
+        cpu = api_cpu_seconds(api.pid)
+        hz = run_rate(base, lambda i: health, 200, 5, warmup=0)
+        out["healthz_api_cpu_ms_per_request"] = round(
+            (api_cpu_seconds(api.pid) - cpu) / max(1, hz["ok"]) * 1e3, 2
+        )
+        return out
 
     try:
         if args.only != "sync":
