@@ -244,8 +244,8 @@ def test_bulk_rows_equal_the_single_path_rows(client, world, session):
     a = client.get(f"/api/v1/inspections/{single['id']}", headers=world["inspector"]).json()
     b = client.get(f"/api/v1/inspections/{twin['id']}", headers=world["inspector"]).json()
     assert a["hazards"][0]["period"] == b["hazards"][0]["period"] == "2026Q4"
-    assert {h["category"]: h["governance_plan"] for h in a["hazards"]} == {
-        h["category"]: h["governance_plan"] for h in b["hazards"]
+    assert {(h["category"], h["level"]): h["governance_plan"] for h in a["hazards"]} == {
+        (h["category"], h["level"]): h["governance_plan"] for h in b["hazards"]
     }
 
 
