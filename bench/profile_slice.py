@@ -1,0 +1,113 @@
+"""Where one slice of a full recompute spends its time: backend CPU of each part of the cells
+statement, of writing the cells, against the grouped hazards SQL over the same slice.
+
+    python bench/profile_slice.py --scale province            # the middle county slice
+    python bench/profile_slice.py --scale county --slice 330101005
+
+CPU seconds of the PostgreSQL backend (from /proc, so this runs on the database's machine) are
+steadier than wall time on a shared machine. Each part is the statement cut after that CTE
+(`SELECT * FROM <cte>`, its rows sent to this client, so PostgreSQL cannot skip unused
+columns), best of three; parts include the CTEs they read (e.g. `hz` includes `hzm`), and
+every part includes the fixed cost of the targets (`t`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+from bench.bench_recompute import BASELINE_SQL  # noqa: E402
+
+PARTS = {
+    "t": "the targets (leaf x period arrays unnested), fixed cost",
+    "hzm": "hazards grouped by region, month, level (the baseline's work)",
+    "hz": "... summed into months, quarters, years",
+    "ins": "inspections counted by region and period",
+    "covi": "units inspected (distinct units per period, by unit)",
+    "edge": "roster: units opening or closing within the span, per period",
+    "req": "units required to report, per period",
+    "rep": "reports of the roster's units, per quarter and year",
+}
+
+
+def backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def best_cpu(session, pid: int, sql: str, params: dict, repeat: int = 3) -> float:
+    from sqlalchemy import text
+
+    best = float("inf")
+    for _ in range(repeat):
+        before = backend_cpu(pid)
+        session.execute(text(sql), params).all()
+        best = min(best, backend_cpu(pid) - before)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common.scale_arg(parser)
+    parser.add_argument("--slice", help="slice key (township or county code); default: middle")
+    args = parser.parse_args(argv)
+    url = common.bench_database(common.db_name(args.scale, args.db))
+    common.use_env(common.service_env(url))
+    from sqlalchemy import text
+
+    from services.db import unit_of_work
+    from services.metrics import compute, refresh
+    from services.metrics.compute import Target, _target_params, cells_sql
+
+    statement = cells_sql("live")
+    head = statement.rsplit("    SELECT t.region_code, t.period,", 1)[0]
+    with unit_of_work() as session:
+        periods = refresh.all_periods(session)
+        slices = refresh.slices(session, None)
+        key = args.slice or slices[len(slices) // 2]
+        leaves = compute.leaves(session, key)
+        targets = [Target(r, p) for r in leaves for p in periods]
+        params = {**_target_params(targets), "cutoff": refresh._now(), "frozen_at": None}
+        compute._no_jit(session)
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        lo, hi = compute.code_range(key).values()
+        base_sql = BASELINE_SQL.split(" AS\n", 1)[1].replace(
+            "FROM hazards\n", "FROM hazards WHERE region_code >= :lo AND region_code < :hi\n"
+        )
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        baseline = best_cpu(session, pid, base_sql, {"lo": lo, "hi": hi})
+        common.say(
+            f"slice {key}: {len(leaves)} leaves x {len(periods)} periods = {len(targets)} cells"
+        )
+        common.say(f"  {'grouped hazards SQL (baseline)':66s} {baseline:6.2f} s CPU")
+        for part, what in PARTS.items():
+            cpu = best_cpu(session, pid, f"{head} SELECT * FROM {part}", params)
+            common.say(f"  {part:5s} {what:60s} {cpu:6.2f} s CPU")
+        whole = best_cpu(session, pid, statement, params)
+        common.say(f"  {'the whole cells statement':66s} {whole:6.2f} s CPU")
+        session.rollback()
+    with unit_of_work() as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        before = backend_cpu(pid)
+        refresh.recompute_township(session, township=key, periods=periods)
+        slice_cpu = backend_cpu(pid) - before
+        session.rollback()
+    common.say(f"  {'recompute_township (delete + compute + insert)':66s} {slice_cpu:6.2f} s CPU")
+    common.report(
+        "1c_slice_cpu",
+        slice_cpu,
+        "s",
+        baseline=baseline,
+        baseline_name="grouped hazards SQL over the same slice, backend CPU",
+        extra={"scale": args.scale, "slice": key, "cells": len(targets), "statement_s": whole},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
