@@ -108,15 +108,16 @@ def cells_sql(view: str) -> str:
     within it per period.
     """
     rel = d.relations(view)
+    # Counts are summed as int (sum(int) is a bigint; sum(bigint) would be a slow numeric).
     hz_cols = ",\n            ".join(
         f"count(*) FILTER (WHERE {pred}) AS {name}" for name, pred in d.HAZARD_PREDICATES.items()
     )
     hz_sums = ",\n            ".join(
-        f"sum(hzm.{name}) FILTER (WHERE hzm.level = '{level}')::bigint AS {name}_{level}"
+        f"sum(hzm.{name}::int) FILTER (WHERE hzm.level = '{level}') AS {name}_{level}"
         for name in d.HAZARD_PREDICATES
         for level in ("general", "major")
     )
-    rep_sums = ", ".join(f"sum(repq.{c})::bigint AS {c}" for c in REPORT_COUNTS)
+    rep_sums = ", ".join(f"sum(repq.{c}::int) AS {c}" for c in REPORT_COUNTS)
     return f"""
     WITH t AS (
         SELECT * FROM unnest(CAST(:t_region AS text[]), CAST(:t_period AS text[]),
@@ -168,7 +169,7 @@ def cells_sql(view: str) -> str:
         GROUP BY i.region_code, i.inspected_month
     ),
     ins AS (
-        SELECT insm.region_code, pk.period, sum(insm.inspections)::bigint AS inspections
+        SELECT insm.region_code, pk.period, sum(insm.inspections::int) AS inspections
         FROM insm JOIN mp pk ON pk.month = insm.month
         GROUP BY insm.region_code, pk.period
     ),
