@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -156,10 +156,23 @@ def load_caller(session: Session, token: str) -> Caller:
     return Caller(actor, version)
 
 
+_users = User.__table__
+_STILL_VALID = select(_users.c.id).where(
+    _users.c.id == bindparam("user_id"),
+    _users.c.active,
+    _users.c.token_version == bindparam("version"),
+)
+
+
 def check_caller(session: Session, caller: Caller) -> None:
-    """Raise Unauthorized unless the caller's user is still active at the token's version."""
-    user = session.get(User, caller.actor.user_id)
-    if user is None or not user.active or user.token_version != caller.token_version:
+    """Raise Unauthorized unless the caller's user is still active at the token's version.
+
+    One Core statement (no ORM load): it runs at the start of every authenticated request.
+    """
+    found = session.execute(
+        _STILL_VALID, {"user_id": caller.actor.user_id, "version": caller.token_version}
+    ).first()
+    if found is None:
         raise Unauthorized("invalid or revoked token")
 
 

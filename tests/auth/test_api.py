@@ -95,3 +95,29 @@ def test_password_is_argon2_hashed(client, session):
     user = session.query(User).filter_by(username="hash").one()
     assert user.password_hash.startswith("$argon2")
     token(client, "hash")
+
+
+def test_a_known_token_is_refused_on_the_next_write_once_revoked(client):
+    """The caller of a token seen before comes from the token; the one check statement still
+    refuses a disabled user or a bumped token version on the very next write."""
+    from tests.builders import VILLAGE_A1, inspection_body, make_unit
+
+    make_region_tree()
+    manager = login_as(client, "township", TOWN_A)
+    unit = make_unit(VILLAGE_A1)
+    for change in ({"password": "another-horse-2"}, {"active": False}):
+        name = f"zhao-{next(iter(change))}"
+        uid = make_user(name, "inspector", TOWN_A)
+        headers = token(client, name)
+        first = client.post("/api/v1/inspections", json=inspection_body(unit), headers=headers)
+        assert first.status_code == 201, first.text  # the token is now known to the process
+        r = client.patch(f"/api/v1/users/{uid}", json=change, headers=manager)
+        assert r.status_code == 200, r.text
+        again = client.post("/api/v1/inspections", json=inspection_body(unit), headers=headers)
+        assert again.status_code == 401, again.text
+        assert client.get("/api/v1/users/me", headers=headers).status_code == 401
+    # A role that may not record inspections still gets 403, on a known token too.
+    county = login_as(client, "county", COUNTY)
+    for _ in range(2):
+        r = client.post("/api/v1/inspections", json=inspection_body(unit), headers=county)
+        assert r.status_code == 403, r.text
