@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import or_, select
 
 from api.deps import CountyReader, Cursor, Db, Limit
-from api.schemas.common import Page, ReadModel
+from api.schemas.common import LocalDatetime, Page, ReadModel
 from services import audit
 from services.models import AuditEntry, Hazard, Unit, User
 from services.pagination import paginate
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
 class AuditRead(ReadModel):
     id: int
-    at: datetime
+    at: LocalDatetime
     actor_id: uuid.UUID | None
     actor_username: str | None
     entity: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -12,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from api.deps import AdminUser, Cursor, Db, Limit, ReadStaff, RegionManager, Staff
-from api.schemas.common import ReadModel, WriteModel
+from api.schemas.common import LocalDatetime, ReadModel, WriteModel
 from services import auth
 from services.db import unit_of_work
 from services.errors import Invalid
@@ -66,8 +65,8 @@ class Figures(ReadModel):
     region_name: str
     period: str
     view: str
-    cutoff: datetime = Field(description="the moment the figures describe")
-    computed_at: datetime | None
+    cutoff: LocalDatetime = Field(description="the moment the figures describe")
+    computed_at: LocalDatetime | None
     metrics: Metrics
 
 
@@ -75,7 +74,7 @@ class BreakdownEntry(ReadModel):
     rank: int
     region_code: str
     region_name: str
-    computed_at: datetime | None
+    computed_at: LocalDatetime | None
     metrics: Metrics
 
 
@@ -83,14 +82,14 @@ class Breakdown(ReadModel):
     region_code: str
     period: str
     view: str
-    cutoff: datetime
+    cutoff: LocalDatetime
     items: list[BreakdownEntry]
 
 
 class SeriesEntry(ReadModel):
     period: str
-    cutoff: datetime | None
-    computed_at: datetime | None
+    cutoff: LocalDatetime | None
+    computed_at: LocalDatetime | None
     metrics: Metrics | None = Field(description="null for a quarter not frozen (frozen view)")
 
 
@@ -144,9 +143,9 @@ class TaskRead(ReadModel):
     kind: str
     status: str
     params: dict[str, Any]
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: LocalDatetime
+    started_at: LocalDatetime | None
+    finished_at: LocalDatetime | None
     error: str | None
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import Field
 
-from api.schemas.common import ReadModel, WriteModel
+from api.schemas.common import LocalDatetime, ReadModel, WriteModel
 
 
 class CampaignCreate(WriteModel):
@@ -29,4 +29,4 @@ class CampaignRead(ReadModel):
     ends_on: date
     note: str | None
     created_by: uuid.UUID | None
-    created_at: datetime
+    created_at: LocalDatetime

@@ -1,13 +1,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, WrapSerializer
 
 from services.settings import get_settings
 
 T = TypeVar("T")
+
+
+def _local_time(value: datetime, handler: Any) -> Any:
+    # Times go out in the configured zone, whatever offset they came in with.
+    if value.tzinfo is not None:
+        return value.astimezone(get_settings().tz).isoformat()
+    return handler(value)
+
+
+_LOCAL_TIME = WrapSerializer(_local_time)
+# Every time field of a read schema: a serializer on these fields only, not a Python call for
+# every field of every response.
+LocalDatetime = Annotated[
+    datetime,
+    _LOCAL_TIME,
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 
 
 class WriteModel(BaseModel):
@@ -17,14 +34,18 @@ class WriteModel(BaseModel):
 
 
 class ReadModel(BaseModel):
+    """Base of every response body. Its time fields are `LocalDatetime` (checked here)."""
+
     model_config = ConfigDict(from_attributes=True)
 
-    @field_serializer("*", mode="wrap")
-    def _local_times(self, value: Any, handler: Any) -> Any:
-        # Times go out in the configured zone, whatever offset they came in with.
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            return value.astimezone(get_settings().tz).isoformat()
-        return handler(value)
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, field in cls.model_fields.items():
+            if _LOCAL_TIME in field.metadata:
+                continue
+            if field.annotation is datetime or datetime in get_args(field.annotation):
+                raise TypeError(f"{cls.__name__}.{name}: use LocalDatetime for times in responses")
 
 
 class Page(BaseModel, Generic[T]):

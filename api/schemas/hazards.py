@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
-from api.schemas.common import ReadModel, WriteModel
+from api.schemas.common import LocalDatetime, ReadModel, WriteModel
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -95,12 +95,12 @@ class HazardEventRead(ReadModel):
     id: uuid.UUID
     seq: int
     type: str
-    at: datetime
-    received_at: datetime
+    at: LocalDatetime
+    received_at: LocalDatetime
     actor_id: uuid.UUID | None
     actor_role: str | None
     note: str | None
-    deadline: datetime | None
+    deadline: LocalDatetime | None
     department: str | None
     photo_ids: list[uuid.UUID]
     from_status: str
@@ -119,15 +119,17 @@ class HazardRead(ReadModel):
     description: str
     location: str | None
     handling: str
-    found_at: datetime
-    received_at: datetime
+    found_at: LocalDatetime
+    received_at: LocalDatetime
     period: str = Field(description="the local-time quarter the hazard belongs to, e.g. 2026Q4")
     status: str
-    initial_deadline: datetime | None
-    deadline: datetime | None = Field(description="the deadline that counts: the latest granted")
-    submitted_at: datetime | None
-    closed_at: datetime | None
-    voided_at: datetime | None
+    initial_deadline: LocalDatetime | None
+    deadline: LocalDatetime | None = Field(
+        description="the deadline that counts: the latest granted"
+    )
+    submitted_at: LocalDatetime | None
+    closed_at: LocalDatetime | None
+    voided_at: LocalDatetime | None
     overdue: bool
     supervised: bool
     transferred_to: str | None
@@ -144,8 +146,8 @@ class InspectionRead(ReadModel):
     region_code: str
     kind: str
     campaign_id: uuid.UUID | None
-    inspected_at: datetime
-    received_at: datetime
+    inspected_at: LocalDatetime
+    received_at: LocalDatetime
     inspectors: list[str]
     departments: list[str]
     notice_number: str | None
@@ -159,4 +161,4 @@ class PhotoRead(ReadModel):
     content_type: str
     size: int
     sha256: str
-    uploaded_at: datetime
+    uploaded_at: LocalDatetime

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
-from api.schemas.common import ReadModel, WriteModel
+from api.schemas.common import LocalDatetime, ReadModel, WriteModel
 from api.schemas.hazards import HazardCreate, HazardRead
 
 
@@ -25,7 +24,7 @@ class SelfReportFile(WriteModel):
 
 class SelfReportVersionRead(ReadModel):
     version: int
-    filed_at: datetime = Field(description="server receipt time")
+    filed_at: LocalDatetime = Field(description="server receipt time")
     filed_by: uuid.UUID | None = Field(description="the user who filed this version")
     by_unit: bool = Field(description="filed from the unit's own account (false: 代报 by staff)")
     zero_hazard: bool
@@ -37,13 +36,13 @@ class SelfReportSummary(ReadModel):
     unit_id: uuid.UUID
     region_code: str
     quarter: str
-    first_filed_at: datetime = Field(description="receipt time of version 1")
+    first_filed_at: LocalDatetime = Field(description="receipt time of version 1")
     filed_by_unit: bool = Field(description="version 1 was filed by the unit itself")
     on_time: bool = Field(description="version 1 was received by the reporting deadline")
     zero_hazard: bool = Field(description="as the latest version says")
     version: int = Field(description="the latest version number")
-    updated_at: datetime
-    deadline: datetime = Field(description="the quarter's reporting deadline")
+    updated_at: LocalDatetime
+    deadline: LocalDatetime = Field(description="the quarter's reporting deadline")
 
 
 class SelfReportRead(SelfReportSummary):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import ReadModel, WriteModel
+from api.schemas.common import LocalDatetime, ReadModel, WriteModel
 
 Status = Literal["operating", "suspended", "closed"]
 
@@ -65,8 +65,8 @@ class UnitRead(ReadModel):
     status_since: date | None
     operating_since: date | None
     closed_on: date | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: LocalDatetime
+    updated_at: LocalDatetime
 
 
 class ImportProblem(BaseModel):
