@@ -98,7 +98,42 @@ def _quarter_bounds(q: str) -> str:
     return f"{first} AS q_first, CAST({first} + interval '3 months' AS date) AS q_end"
 
 
-def cells_sql(view: str) -> str:
+# Up to this many periods per leaf (a recompute of marked buckets: month, quarter, year),
+# coverage probes each (unit, period) and stops at the first inspection; above it (a full
+# recompute: every month, quarter and year) one pass over each unit's inspections is cheaper.
+PROBE_PERIODS_PER_LEAF = 6
+
+
+def _seen_sql(inspections: str, *, probe: bool) -> str:
+    """(region, period) for every roster unit inspected in a target period, by unit (wherever
+    the inspection was recorded): two plans for one rule, chosen by the number of periods."""
+    if probe:
+        return f"""
+    seen AS (
+        SELECT t.region_code, t.period
+        FROM t JOIN ro ON ro.region_code = t.region_code
+            AND (ro.always OR {d.on_roster("t.first_month", "t.end_month")})
+        CROSS JOIN LATERAL (
+            SELECT 1 FROM ({inspections}) i
+            WHERE i.unit_id = ro.unit_id AND {d.inspected_in("t.first_month", "t.end_month")}
+            LIMIT 1
+        ) hit
+    ),
+"""
+    return f"""
+    seen AS (
+        SELECT ro.region_code, p.period
+        FROM ro CROSS JOIN LATERAL (
+            SELECT DISTINCT pk.period, pk.first_month, pk.end_month
+            FROM ({inspections}) i JOIN mp pk ON pk.month = i.inspected_month
+            WHERE i.unit_id = ro.unit_id
+        ) p
+        WHERE ro.always OR {d.on_roster("p.first_month", "p.end_month")}
+    ),
+"""
+
+
+def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
     """One statement computing the cells of a list of targets (leaf region x period).
 
     Every source is read once for the targets' leaves and months: additive counts grouped by
@@ -175,17 +210,7 @@ def cells_sql(view: str) -> str:
     ),
     -- The months in which each roster unit was inspected: one index probe per unit (by unit,
     -- wherever the inspection was recorded).
-    -- The periods in which each roster unit was inspected: one index probe per unit (by unit,
-    -- wherever the inspection was recorded), its months turned into periods there.
-    seen AS (
-        SELECT ro.region_code, p.period
-        FROM ro CROSS JOIN LATERAL (
-            SELECT DISTINCT pk.period, pk.first_month, pk.end_month
-            FROM ({rel["i"]}) i JOIN mp pk ON pk.month = i.inspected_month
-            WHERE i.unit_id = ro.unit_id
-        ) p
-        WHERE ro.always OR {d.on_roster("p.first_month", "p.end_month")}
-    ),
+{_seen_sql(rel["i"], probe=probe_coverage)}
     covi AS (
         SELECT region_code, period, count(*) AS units_inspected
         FROM seen GROUP BY region_code, period
@@ -248,6 +273,11 @@ def cells_sql(view: str) -> str:
     """
 
 
+def _few_periods(targets: list[Target]) -> bool:
+    leaves = {t.region_code for t in targets}
+    return len(targets) <= PROBE_PERIODS_PER_LEAF * len(leaves)
+
+
 def _target_params(targets: list[Target]) -> dict:
     return {
         "t_region": [t.region_code for t in targets],
@@ -275,7 +305,8 @@ def compute_cells(
     if quarter is not None:
         params["quarter"] = quarter
     _no_jit(session)
-    rows = session.execute(text(cells_sql(view)), params).mappings().all()
+    rows = session.execute(text(cells_sql(view, probe_coverage=_few_periods(targets))), params)
+    rows = rows.mappings().all()
     return [dict(r) for r in rows]
 
 
@@ -308,7 +339,7 @@ def store_cells(
         INSERT INTO metric_cells (view, period, region_code, {cols}, computed_at)
         SELECT :view, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)},
                :computed_at
-        FROM ({cells_sql(view)}) c
+        FROM ({cells_sql(view, probe_coverage=_few_periods(targets))}) c
         {upsert}
     """
     params = {
