@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services import auth, outbox
 from services.actors import STAFF, Actor
-from services.db import new_session
+from services.db import WRITE_POOL_MAX, new_session
 from services.errors import Forbidden
 from services.pagination import MAX_LIMIT
 from worker import dispatch
@@ -42,6 +42,24 @@ def _abandon(session: Session) -> None:
         session.close()
 
 
+_admitted: anyio.Semaphore | None = None
+
+
+def _admission() -> anyio.Semaphore:
+    """At most as many requests hold a unit of work as the write pool has connections.
+
+    Without it an overload deadlocked: requests that held connections waited for a thread to
+    go on (to run the endpoint, or to commit) while every thread was taken by requests
+    waiting for a connection, and the API answered nothing until the pool timed out
+    (BENCHMARKS.md, figure 3). Waiting here costs no thread, and the threads (40) outnumber
+    the admitted requests, so one that holds a connection always gets a thread.
+    """
+    global _admitted
+    if _admitted is None:
+        _admitted = anyio.Semaphore(WRITE_POOL_MAX)
+    return _admitted
+
+
 async def get_db() -> AsyncIterator[Session]:
     """One session per request, committed before the response is sent.
 
@@ -49,14 +67,15 @@ async def get_db() -> AsyncIterator[Session]:
     happens on the event loop; the end runs in one thread-pool call. A sync generator would
     cost a thread hand-off at each end.
     """
-    session = new_session()
-    try:
-        yield session
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(_abandon, session)
-        raise
-    await run_in_threadpool(_finish, session)
+    async with _admission():
+        session = new_session()
+        try:
+            yield session
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(_abandon, session)
+            raise
+        await run_in_threadpool(_finish, session)
 
 
 Db = Annotated[Session, Depends(get_db)]
