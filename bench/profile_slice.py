@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         leaves = compute.leaves(session, key)
         targets = [Target(r, p) for r in leaves for p in periods]
         params = {**_target_params(targets), "cutoff": refresh._now(), "frozen_at": None}
-        compute._no_jit(session)
+        compute._statement_settings(session)
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         lo, hi = compute.code_range(key).values()
         base_sql = BASELINE_SQL.split(" AS\n", 1)[1].replace(

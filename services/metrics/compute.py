@@ -304,7 +304,7 @@ def compute_cells(
     params = {**_target_params(targets), "cutoff": cutoff, "frozen_at": frozen_at}
     if quarter is not None:
         params["quarter"] = quarter
-    _no_jit(session)
+    _statement_settings(session)
     rows = session.execute(text(cells_sql(view, probe_coverage=_few_periods(targets))), params)
     rows = rows.mappings().all()
     return [dict(r) for r in rows]
@@ -351,11 +351,11 @@ def store_cells(
     }
     if quarter is not None:
         params["quarter"] = quarter
-    _no_jit(session)
+    _statement_settings(session)
     return session.execute(text(stmt), params).rowcount
 
 
-def _no_jit(session: Session) -> None:
+def _statement_settings(session: Session) -> None:
     """Settings for the cell statements, for this transaction only.
 
     JIT off: the statements are many and short, and compiling each costs more (~0.1 s) than

@@ -212,7 +212,6 @@ def _entry(code: str, name: str, counts: dict[str, int], computed_at: Any) -> di
 # Anything unusual (the frozen view, a bad period, a region outside the caller's subtree, no
 # region) takes the general path above.
 
-_SUMS = ", ".join(f"COALESCE(sum({c}), 0)::bigint AS {c}" for c in CELL_COUNTS)
 _CHECK = """
     (SELECT u.active AND u.token_version = :ver FROM users u WHERE u.id = :uid) AS caller_ok,
     (SELECT r.name FROM regions r WHERE r.code = :code) AS region_name,
@@ -226,15 +225,12 @@ CHECK_BREAKDOWN_SQL = text(
         (SELECT json_agg(json_build_array(c.code, c.name) ORDER BY c.code)
            FROM regions c WHERE c.parent_code = :code)::text AS children"""
 )
-SUMS_SQL = text(
-    f"SELECT {_SUMS}, max(computed_at) AS computed_at FROM metric_cells WHERE {_IN_SUBTREE}"
-)
+SUMS_SQL = text(f"{_sum_sql()} WHERE {_IN_SUBTREE}")
 # Children's sums in one pass: cells grouped by their child's prefix (the codes of a level
 # share their first `clen` digits); the region's own cells and cells of unknown children are
 # the region's own level, as in `breakdown`.
 GROUPS_SQL = text(
-    f"SELECT left(region_code, :clen) AS child, {_SUMS}, max(computed_at) AS computed_at "
-    f"FROM metric_cells WHERE {_IN_SUBTREE} GROUP BY 1"
+    f"{_sum_sql('left(region_code, :clen) AS child, ')} WHERE {_IN_SUBTREE} GROUP BY 1"
 )
 
 
