@@ -62,16 +62,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from services.db import unit_of_work
     from services.metrics import compute, refresh
-    from services.metrics.compute import Target, _target_params, cells_sql
+    from services.metrics.compute import Grid, _statement, _target_params
 
-    statement = cells_sql("live")
-    head = statement.rsplit("    SELECT t.region_code, t.period,", 1)[0]
     with unit_of_work() as session:
         periods = refresh.all_periods(session)
         slices = refresh.slices(session, None)
         key = args.slice or slices[len(slices) // 2]
         leaves = compute.leaves(session, key)
-        targets = [Target(r, p) for r in leaves for p in periods]
+        targets = Grid(tuple(leaves), tuple(periods))
+        statement = _statement("live", targets)
+        head = statement.rsplit("    SELECT t.region_code, t.period,", 1)[0]
         params = {**_target_params(targets), "cutoff": refresh._now(), "frozen_at": None}
         compute._statement_settings(session)
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()

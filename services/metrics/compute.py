@@ -1,9 +1,10 @@
 """Computing the cells: one SQL statement per batch, counted with FILTER in PostgreSQL.
 
-A target is (leaf region, period). Each source is joined to the targets by region and by the
-record's stored local month falling in the period's month range, which does for any mix of
-months, quarters and years what GROUPING SETS does for one: a quarter or year is counted from
-the records directly (not summed from months), so distinct counts (units inspected) are right.
+A target is (leaf region, period): listed pairs (a batch of marked buckets), or a grid of every
+leaf of a slice by every period (a full recompute, a freeze). Records are grouped once by
+region and stored local month and summed into every period that contains the month; distinct
+counts (units inspected) are taken per unit and period, so a quarter or year never counts a
+unit twice.
 """
 
 from __future__ import annotations
@@ -29,6 +30,27 @@ LOCK_FREEZE = 7402
 class Target:
     region_code: str
     period: Period
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every leaf by every period: a slice of a full recompute, or a quarter being frozen.
+
+    `leaves` must be every leaf that holds records between the first and the last of them
+    (all leaves under a code prefix are): records are read by that range of codes.
+
+    Sent as two short lists and crossed in PostgreSQL: a province's county slice is 300 leaves
+    by 36 periods, and listing its 10,800 pairs cost more than computing some of its counts.
+    """
+
+    leaves: tuple[str, ...]
+    periods: tuple[Period, ...]
+
+    def __len__(self) -> int:
+        return len(self.leaves) * len(self.periods)
+
+
+Targets = list[Target] | Grid
 
 
 def month_period(month: date) -> Period:
@@ -120,20 +142,51 @@ def _seen_sql(inspections: str, *, probe: bool) -> str:
         ) hit
     ),
 """
+    # Each unit's inspected months come in order from the (unit_id, inspected_month) index
+    # alone. A unit counts in a period at its first inspection in the period (the one before
+    # it, `prev`, lies before the period), so each (unit, period) pair arises once and none
+    # has to be made distinct.
     return f"""
-    seen AS (
-        SELECT ro.region_code, p.period
+    um AS (
+        SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, im.month, im.prev
         FROM ro CROSS JOIN LATERAL (
-            SELECT DISTINCT pk.period, pk.first_month, pk.end_month
-            FROM ({inspections}) i JOIN mp pk ON pk.month = i.inspected_month
-            WHERE i.unit_id = ro.unit_id
-        ) p
-        WHERE ro.always OR {d.on_roster("p.first_month", "p.end_month")}
+            SELECT i.inspected_month AS month,
+                   lag(i.inspected_month) OVER (ORDER BY i.inspected_month) AS prev
+            FROM ({inspections}) i
+            WHERE i.unit_id = ro.unit_id  -- span's bounds as values keep the index's order
+              AND i.inspected_month >= (SELECT lo FROM span)
+              AND i.inspected_month < (SELECT hi FROM span)
+        ) im
+    ),
+    seen AS (
+        SELECT um.region_code, pk.period
+        FROM um JOIN mp pk ON pk.month = um.month
+        WHERE (um.prev IS NULL OR um.prev < pk.first_month)
+          AND (um.always OR {d.on_roster("pk.first_month", "pk.end_month", "um")})
     ),
 """
 
 
-def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
+def _targets_sql(grid: bool) -> str:
+    """The targets (region_code, period, first_month, end_month) from the statement's lists."""
+    if grid:
+        return "SELECT l.region_code, p.* FROM unnest(CAST(:t_leaves AS text[])) l(region_code), p"
+    return """
+        SELECT x.region_code, p.*
+        FROM unnest(CAST(:t_region AS text[]), CAST(:t_period AS text[])) x(region_code, period)
+        JOIN p USING (period)
+    """
+
+
+def _of_leaves(column: str, grid: bool) -> str:
+    """A record of the targets' leaves: one index range for a grid (its leaves are every leaf
+    between the first and the last), else the listed leaves (an index probe each)."""
+    if grid:
+        return f"{column} BETWEEN :t_lo AND :t_hi"
+    return f"{column} = ANY(CAST(:t_leaves AS text[]))"
+
+
+def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) -> str:
     """One statement computing the cells of a list of targets (leaf region x period).
 
     Every source is read once for the targets' leaves and months: additive counts grouped by
@@ -145,27 +198,26 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
     rel = d.relations(view)
     # Counts are summed as int (sum(int) is a bigint; sum(bigint) would be a slow numeric).
     hz_cols = ",\n            ".join(
-        f"count(*) FILTER (WHERE {pred}) AS {name}" for name, pred in d.HAZARD_PREDICATES.items()
-    )
-    hz_sums = ",\n            ".join(
-        f"sum(hzm.{name}::int) FILTER (WHERE hzm.level = '{level}') AS {name}_{level}"
-        for name in d.HAZARD_PREDICATES
+        f"count(*) FILTER (WHERE s.level = '{level}' AND {pred}) AS {name}_{level}"
+        for name, pred in d.HAZARD_PREDICATES.items()
         for level in ("general", "major")
     )
+    hz_sums = ", ".join(f"sum(hzm.{c}::int) AS {c}" for c in HAZARD_COUNTS)
     rep_sums = ", ".join(f"sum(repq.{c}::int) AS {c}" for c in REPORT_COUNTS)
     return f"""
-    WITH t AS (
-        SELECT * FROM unnest(CAST(:t_region AS text[]), CAST(:t_period AS text[]),
-                             CAST(:t_first AS date[]), CAST(:t_end AS date[]))
-            AS t(region_code, period, first_month, end_month)
+    WITH p AS (
+        SELECT * FROM unnest(CAST(:p_key AS text[]), CAST(:p_first AS date[]),
+                             CAST(:p_end AS date[])) AS p(period, first_month, end_month)
     ),
-    -- The quarters whose reports each target counts: itself, or a year's four.
-    tq AS ({d.reporting_quarters("t")}),
+    t AS MATERIALIZED ({_targets_sql(grid)}),
+    -- The quarters whose reports each period counts: itself, or a year's four.
+    pq AS ({d.reporting_quarters("p")}),
+    tq AS (SELECT t.region_code, pq.* FROM t JOIN pq USING (period)),
     span AS (
-        SELECT (SELECT min(first_month) FROM t) AS lo, (SELECT max(end_month) FROM t) AS hi,
+        SELECT (SELECT min(first_month) FROM p) AS lo, (SELECT max(end_month) FROM p) AS hi,
                min(e) AS min_end, max(f) AS max_first
-        FROM (SELECT first_month, end_month FROM t
-              UNION ALL SELECT q_first, q_end FROM tq) x(f, e)
+        FROM (SELECT first_month, end_month FROM p
+              UNION ALL SELECT q_first, q_end FROM pq) x(f, e)
     ),
     -- Each month of the span with the periods it lies in, worked out once per month.
     mp AS MATERIALIZED (
@@ -179,17 +231,17 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
                -- on the roster in every target period (most units): counted once per region
                {d.on_roster("span.max_first", "span.min_end", "ro0")} AS always
         FROM ({rel["ro"]}) ro0, span
-        WHERE ro0.region_code = ANY(CAST(:t_leaves AS text[]))
+        WHERE {_of_leaves("ro0.region_code", grid)}
     ),
     -- Additive counts are taken once per (region, month) and summed into each period key, so
     -- a hazard is read once however many periods (month, quarter, year) contain it.
     hzm AS (
-        SELECT s.region_code, s.found_month AS month, s.level,
+        SELECT s.region_code, s.found_month AS month,
             {hz_cols}
         FROM ({rel["s"]}) s, span
-        WHERE s.region_code = ANY(CAST(:t_leaves AS text[]))
+        WHERE {_of_leaves("s.region_code", grid)}
           AND s.found_month >= span.lo AND s.found_month < span.hi
-        GROUP BY s.region_code, s.found_month, s.level
+        GROUP BY s.region_code, s.found_month
     ),
     hz AS (
         SELECT hzm.region_code, pk.period, {hz_sums}
@@ -199,7 +251,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
     insm AS (
         SELECT i.region_code, i.inspected_month AS month, count(*) AS inspections
         FROM ({rel["i"]}) i, span
-        WHERE i.region_code = ANY(CAST(:t_leaves AS text[]))
+        WHERE {_of_leaves("i.region_code", grid)}
           AND i.inspected_month >= span.lo AND i.inspected_month < span.hi
         GROUP BY i.region_code, i.inspected_month
     ),
@@ -226,10 +278,12 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
             AND {d.on_roster("t.first_month", "t.end_month")}
         GROUP BY t.region_code, t.period
     ),
+    -- Required unit-quarters: the units required all along once per quarter of the period,
+    -- the others per quarter they were on the roster in.
+    pqn AS (SELECT period, count(*) AS quarters FROM pq GROUP BY period),
     req AS (
-        SELECT tq.region_code, tq.period, count(DISTINCT tq.quarter) AS quarters,
-               count(ro.unit_id) AS edge_required
-        FROM tq LEFT JOIN ro ON ro.region_code = tq.region_code AND NOT ro.always
+        SELECT tq.region_code, tq.period, count(*) AS edge_required
+        FROM tq JOIN ro ON ro.region_code = tq.region_code AND NOT ro.always
             AND ro.reporting_required AND {d.on_roster("tq.q_first", "tq.q_end")}
         GROUP BY tq.region_code, tq.period
     ),
@@ -259,7 +313,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
         COALESCE(ins.inspections, 0) AS inspections,
         COALESCE(covi.units_inspected, 0) AS units_inspected,
         COALESCE(always.units, 0) + COALESCE(edge.units, 0) AS roster_units,
-        COALESCE(always.required, 0) * COALESCE(req.quarters, 0)
+        COALESCE(always.required, 0) * COALESCE(pqn.quarters, 0)
             + COALESCE(req.edge_required, 0) AS required_units,
         {", ".join(f"COALESCE(rep.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
     FROM t
@@ -268,32 +322,48 @@ def cells_sql(view: str, *, probe_coverage: bool = False) -> str:
     LEFT JOIN covi USING (region_code, period)
     LEFT JOIN always USING (region_code)
     LEFT JOIN edge USING (region_code, period)
+    LEFT JOIN pqn USING (period)
     LEFT JOIN req USING (region_code, period)
     LEFT JOIN rep USING (region_code, period)
     """
 
 
-def _few_periods(targets: list[Target]) -> bool:
-    leaves = {t.region_code for t in targets}
-    return len(targets) <= PROBE_PERIODS_PER_LEAF * len(leaves)
+def _statement(view: str, targets: Targets) -> str:
+    """The cells statement for these targets: grid or pairs, and the plan for coverage."""
+    grid = isinstance(targets, Grid)
+    periods_per_leaf = len(targets.periods) if grid else len(targets) / len(_leaves(targets))
+    return cells_sql(view, probe_coverage=periods_per_leaf <= PROBE_PERIODS_PER_LEAF, grid=grid)
 
 
-def _target_params(targets: list[Target]) -> dict:
-    return {
-        "t_region": [t.region_code for t in targets],
-        "t_period": [t.period.key for t in targets],
-        "t_first": [t.period.first_month for t in targets],
-        "t_end": [t.period.end_month for t in targets],
+def _leaves(targets: Targets) -> list[str]:
+    if isinstance(targets, Grid):
+        return sorted(set(targets.leaves))
+    return sorted({t.region_code for t in targets})
+
+
+def _target_params(targets: Targets) -> dict:
+    periods = targets.periods if isinstance(targets, Grid) else {t.period for t in targets}
+    periods = sorted(set(periods))
+    params = {
+        "p_key": [p.key for p in periods],
+        "p_first": [p.first_month for p in periods],
+        "p_end": [p.end_month for p in periods],
         # The targets' regions as a plain list: an index condition, where a subquery is not.
-        "t_leaves": sorted({t.region_code for t in targets}),
+        "t_leaves": _leaves(targets),
     }
+    if isinstance(targets, Grid):
+        params["t_lo"], params["t_hi"] = params["t_leaves"][0], params["t_leaves"][-1]
+    else:
+        params["t_region"] = [t.region_code for t in targets]
+        params["t_period"] = [t.period.key for t in targets]
+    return params
 
 
 def compute_cells(
     session: Session,
     *,
     view: str,
-    targets: list[Target],
+    targets: Targets,
     cutoff: datetime,
     frozen_at: datetime | None = None,
     quarter: str | None = None,
@@ -305,7 +375,7 @@ def compute_cells(
     if quarter is not None:
         params["quarter"] = quarter
     _statement_settings(session)
-    rows = session.execute(text(cells_sql(view, probe_coverage=_few_periods(targets))), params)
+    rows = session.execute(text(_statement(view, targets)), params)
     rows = rows.mappings().all()
     return [dict(r) for r in rows]
 
@@ -314,7 +384,7 @@ def store_cells(
     session: Session,
     *,
     view: str,
-    targets: list[Target],
+    targets: Targets,
     cutoff: datetime,
     frozen_at: datetime | None = None,
     quarter: str | None = None,
@@ -339,7 +409,7 @@ def store_cells(
         INSERT INTO metric_cells (view, period, region_code, {cols}, computed_at)
         SELECT :view, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)},
                :computed_at
-        FROM ({cells_sql(view, probe_coverage=_few_periods(targets))}) c
+        FROM ({_statement(view, targets)}) c
         {upsert}
     """
     params = {

@@ -17,6 +17,7 @@ from services import outbox
 from services.errors import Invalid
 from services.metrics.compute import (
     LOCK_FREEZE,
+    Grid,
     Target,
     code_range,
     enclosing,
@@ -114,7 +115,7 @@ def recompute_township(
         ),
         {**code_range(township), "keys": keys},
     )
-    targets = [Target(r, p) for r in regions for p in periods]
+    targets = Grid(tuple(regions), tuple(periods))
     return store_cells(session, view="live", targets=targets, cutoff=now, cleared=True)
 
 
@@ -185,17 +186,14 @@ def freeze_quarter(session: Session, *, period: Period | str, now: datetime | No
         ),
         {"q": quarter.key, "first": quarter.first_month, "end": quarter.end_month},
     )
-    targets = [Target(r, quarter) for r in leaves(session)]
     frozen_leaves = session.execute(
         text("SELECT DISTINCT region_code FROM frozen_roster WHERE quarter = :q"),
         {"q": quarter.key},
     ).scalars()
-    known = {t.region_code for t in targets}
-    targets += [Target(r, quarter) for r in frozen_leaves if r not in known]
     store_cells(
         session,
         view="frozen",
-        targets=sorted(targets),
+        targets=Grid(tuple(sorted({*leaves(session), *frozen_leaves})), (quarter,)),
         cutoff=cutoff,
         frozen_at=now,
         quarter=quarter.key,

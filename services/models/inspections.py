@@ -14,10 +14,14 @@ class Inspection(Base):
     """A visit to one unit on a date by one or more inspectors."""
 
     __tablename__ = "inspections"
-    __table_args__ = (Index("ix_inspections_region_month", "region_code", "inspected_month"),)
+    __table_args__ = (
+        Index("ix_inspections_region_month", "region_code", "inspected_month"),
+        # Coverage reads the months each unit was inspected in from this index alone.
+        Index("ix_inspections_unit_month", "unit_id", "inspected_month"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("units.id"), index=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("units.id"))
     # The unit's region when it was inspected, stored so figures need no join.
     region_code: Mapped[str] = mapped_column(RegionCode, ForeignKey("regions.code"))
     kind: Mapped[str] = mapped_column(String(20))

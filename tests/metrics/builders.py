@@ -65,8 +65,10 @@ def add_inspection(
     *,
     received_at: datetime | None = None,
     kind: str = "routine",
+    region: str | None = None,
 ) -> uuid.UUID:
-    region = _region(session, unit_id)
+    """`region`: where it was recorded, if not the unit's region now (the unit moved since)."""
+    region = region or _region(session, unit_id)
     month = local_month(at, get_settings().tz)
     iid = uuid.uuid4()
     row = Inspection(

@@ -91,7 +91,12 @@ hazard_st = st.tuples(
     ),
     st.booleans(),  # brought by an inspection (else by a self-report)
 )
-inspection_st = st.tuples(st.integers(0, 9), st.sampled_from(INSTANTS), st.sampled_from(DELAYS))
+inspection_st = st.tuples(
+    st.integers(0, 9),
+    st.sampled_from(INSTANTS),
+    st.sampled_from(DELAYS),
+    st.booleans(),  # recorded in another leaf, where the unit was before it moved
+)
 report_st = st.tuples(
     st.integers(0, 9),
     st.sampled_from(["2025Q3", "2025Q4"]),
@@ -141,10 +146,11 @@ def _build(h: dict):
             )
             units.append(ref.RUnit(uid, region, required, since, closed))
         s.flush()
-        for ui, at, delay in h["inspections"]:
+        for ui, at, delay, elsewhere in h["inspections"]:
             u = units[ui % len(units)]
-            iid = add_inspection(s, u.id, at, received_at=at + delay)
-            inspections.append(ref.RInspection(iid, u.id, u.region, at, at + delay))
+            region = LEAVES[(LEAVES.index(u.region) + 1) % len(LEAVES)] if elsewhere else u.region
+            iid = add_inspection(s, u.id, at, received_at=at + delay, region=region)
+            inspections.append(ref.RInspection(iid, u.id, region, at, at + delay))
         for ui, found_at, level, days, delay, steps, by_inspection in h["hazards"]:
             u = units[ui % len(units)]
             deadline = found_at + timedelta(days=days) if days else None
