@@ -195,31 +195,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_of(pid: int) -> int:
-    """Resident set size in bytes of a process and its children (from /proc via psutil)."""
+def _rss(pid: int) -> int:
+    """Resident set size in bytes of one process (0 once it is gone)."""
     try:
-        import psutil
-
-        p = psutil.Process(pid)
-        total = p.memory_info().rss
-        for c in p.children(recursive=True):
-            try:
-                total += c.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-    except ImportError:  # pragma: no cover - psutil is in the venv, /proc is the fallback
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except Exception:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
         return 0
-    return 0
+
+
+def _family(pid: int) -> list[int]:
+    """A process and its children (uvicorn's workers), found by walking /proc."""
+    import psutil
+
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
 
 
 class PeakRss:
-    """Samples the RSS of some processes every 50 ms; `.peak[pid]` is the largest seen."""
+    """Samples the RSS of some processes (each with its children) every 50 ms; `.peak[pid]`
+    is the largest seen. Children are looked up once a second: walking /proc for them at every
+    sample cost the bench a tenth of the machine's CPU, taken from what it measures."""
 
     def __init__(self, pids: list[int], interval: float = 0.05):
         self.pids, self.interval = pids, interval
@@ -228,9 +226,14 @@ class PeakRss:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        families: dict[int, list[int]] = {}
+        next_lookup = 0.0
         while not self._stop.is_set():
-            for pid in self.pids:
-                self.peak[pid] = max(self.peak[pid], rss_of(pid))
+            if time.monotonic() >= next_lookup:
+                families = {pid: _family(pid) for pid in self.pids}
+                next_lookup = time.monotonic() + 1.0
+            for pid, family in families.items():
+                self.peak[pid] = max(self.peak[pid], sum(_rss(p) for p in family))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRss:
@@ -243,6 +246,59 @@ class PeakRss:
 
     def max_mb(self) -> float:
         return max(self.peak.values(), default=0) / 2**20
+
+
+def _cpu_by_process() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every process on the machine, with a group name for each."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        out[int(entry)] = (_cpu_group(cmd), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def _cpu_group(cmd: str) -> str:
+    if cmd.startswith("postgres:"):
+        # "postgres: 15/main: <user> <db> <host> <state>" for a backend, else a helper's name
+        rest = cmd.split(":", 2)[2].strip()
+        if rest.startswith(("parallel worker", "autovacuum worker")):
+            return "postgres " + rest.split(" for ")[0].split()[0] + " worker"
+        return "postgres backends" if len(rest.split()) >= 3 else f"postgres {rest}"
+    if " worker " in cmd and "cli" in cmd:
+        return "celery workers"
+    if os.environ.get("BENCH_CPU_DETAIL"):
+        return cmd[:60]
+    return "other processes"
+
+
+class CpuAccount:
+    """CPU seconds per group of processes (PostgreSQL backends, its background processes,
+    Celery workers, the rest) between entering and leaving; processes that both start and
+    end inside are missed (none of ours do)."""
+
+    def __enter__(self) -> CpuAccount:
+        self._before, self._t = _cpu_by_process(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._t
+        self.groups: dict[str, float] = {}
+        for pid, (group, cpu) in _cpu_by_process().items():
+            used = cpu - self._before.get(pid, (group, 0.0))[1]
+            self.groups[group] = self.groups.get(group, 0.0) + used
+
+    def summary(self) -> str:
+        parts = sorted(self.groups.items(), key=lambda kv: -kv[1])
+        busy = ", ".join(f"{name} {cpu:.1f}" for name, cpu in parts if cpu >= 0.1)
+        return f"CPU seconds over {self.wall:.1f} s of wall time: {busy}"
 
 
 # --- users and tokens -----------------------------------------------------------------------
