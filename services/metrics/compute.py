@@ -429,10 +429,14 @@ def _statement_settings(session: Session) -> None:
     """Settings for the cell statements, for this transaction only.
 
     JIT off: the statements are many and short, and compiling each costs more (~0.1 s) than
-    it saves. work_mem: a county's grouping needs a few tens of MB; with the default 4 MB its
-    hash aggregates spill to disk.
+    it saves. Parallel query off: a full recompute is already parallel, one slice per worker
+    process; parallel workers inside each slice's statement only added their start-up and
+    coordination (the province's slices took 65 CPU-seconds with it, 48 without; BENCHMARKS.md).
+    work_mem: a county's grouping needs a few tens of MB; with the default 4 MB its hash
+    aggregates spill to disk.
     """
     session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     session.execute(
         text("SELECT set_config('work_mem', :v, true)"),
         {"v": get_settings().recompute_work_mem},
