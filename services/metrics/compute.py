@@ -187,13 +187,14 @@ def _of_leaves(column: str, grid: bool) -> str:
 
 
 def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) -> str:
-    """One statement computing the cells of a list of targets (leaf region x period).
+    """One statement computing the cells of its targets (leaf region x period).
 
+    `grid`: the targets are every listed leaf by every listed period, else listed pairs.
     Every source is read once for the targets' leaves and months: additive counts grouped by
     (region, month) and summed into months, quarters and years by period key; distinct counts
-    (units inspected) from the (unit, month) pairs; roster figures by counting the units on the
-    roster for the whole span once per region, and only the units that opened or closed
-    within it per period.
+    (units inspected) from each unit's inspected months, a unit counted at its first inspection
+    in a period; roster figures by counting the units on the roster for the whole span once per
+    region, and only the units that opened or closed within it per period.
     """
     rel = d.relations(view)
     # Counts are summed as int (sum(int) is a bigint; sum(bigint) would be a slow numeric).
