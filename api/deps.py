@@ -11,11 +11,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from api.errors import Overloaded
 from services import auth, outbox
 from services.actors import STAFF, Actor
 from services.db import WRITE_POOL_MAX, new_session
 from services.errors import Forbidden
 from services.pagination import MAX_LIMIT
+from services.settings import get_settings
 from worker import dispatch
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
@@ -60,6 +62,16 @@ def _admission() -> anyio.Semaphore:
     return _admitted
 
 
+async def _admit(admission: anyio.Semaphore) -> None:
+    """Wait for a turn, but not for ever: past `admission_wait_seconds` the API is overloaded,
+    and the caller is better served by a quick 503 it can retry (every write a phone retries
+    is idempotent) than by an answer after its own timeout. Nothing has been read or written."""
+    with anyio.move_on_after(get_settings().admission_wait_seconds) as wait:
+        await admission.acquire()
+    if wait.cancelled_caught:
+        raise Overloaded("the service is busy, retry")
+
+
 async def get_db() -> AsyncIterator[Session]:
     """One session per request, committed before the response is sent.
 
@@ -67,7 +79,9 @@ async def get_db() -> AsyncIterator[Session]:
     happens on the event loop; the end runs in one thread-pool call. A sync generator would
     cost a thread hand-off at each end.
     """
-    async with _admission():
+    admission = _admission()
+    await _admit(admission)
+    try:
         session = new_session()
         try:
             yield session
@@ -76,6 +90,8 @@ async def get_db() -> AsyncIterator[Session]:
                 await run_in_threadpool(_abandon, session)
             raise
         await run_in_threadpool(_finish, session)
+    finally:
+        admission.release()
 
 
 Db = Annotated[Session, Depends(get_db)]

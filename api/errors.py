@@ -20,6 +20,10 @@ from services.errors import (
 RETRYABLE_SQLSTATES = {"55P03", "40P01", "40001", "57014"}
 
 
+class Overloaded(Exception):
+    """No turn at the database within the admission wait (`api.deps`): 503, retry."""
+
+
 def _validation_body(errors: list[dict]) -> dict:
     detail = []
     for e in errors:
@@ -56,6 +60,10 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
+
+    @app.exception_handler(Overloaded)
+    async def _overloaded(_: Request, exc: Overloaded) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(RateLimited)
     async def _limited(_: Request, exc: RateLimited) -> JSONResponse:

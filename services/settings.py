@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # PostgreSQL work_mem for the figures' statements (per transaction): a county's grouping
     # fits in memory instead of spilling to disk.
     recompute_work_mem: str = "64MB"
+    # How long a request may wait for its turn at the database before the API answers 503
+    # (overloaded, retry): a quick refusal that a phone retries beats an answer after its own
+    # timeout, and keeps the wait of the requests that are served short.
+    admission_wait_seconds: float = 2.0
 
     @field_validator("env")
     @classmethod
