@@ -267,8 +267,12 @@ def _cpu_by_process() -> dict[int, tuple[str, float]]:
 
 def _cpu_group(cmd: str) -> str:
     if cmd.startswith("postgres:"):
-        # "postgres: 15/main: <user> <db> <host> <state>" for a backend, else a helper's name
-        rest = cmd.split(":", 2)[2].strip()
+        # "postgres: [15/main: ]<user> <db> <host> <state>" for a backend, else a helper's name
+        # (Debian's clusters put their name first; an embedded server does not)
+        rest = cmd.removeprefix("postgres:").strip()
+        first = rest.split(" ", 1)[0]
+        if first.endswith(":"):
+            rest = rest[len(first) :].strip()
         if rest.startswith(("parallel worker", "autovacuum worker")):
             return "postgres " + rest.split(" for ")[0].split()[0] + " worker"
         return "postgres backends" if len(rest.split()) >= 3 else f"postgres {rest}"

@@ -81,3 +81,18 @@ def test_generate_and_recompute_bench_at_tiny_scale(bench_db):
     for figure in ("baseline_sql_tz_at_query_time", "1_full_recompute", "5_worker_peak_rss"):
         assert f"FIGURE {figure}:" in out
     assert "ratio" in out
+
+
+def test_cpu_accounting_names_every_kind_of_process():
+    """Debian's clusters and an embedded server title their processes differently; a title
+    the grouping did not expect once failed the recompute bench."""
+    from bench.common import _cpu_group
+
+    assert _cpu_group("postgres: 15/main: postgres db 127.0.0.1(5) idle") == "postgres backends"
+    assert _cpu_group("postgres: postgres db [local] SELECT") == "postgres backends"
+    assert _cpu_group("postgres: 15/main: checkpointer ") == "postgres checkpointer"
+    assert _cpu_group("postgres: checkpointer ") == "postgres checkpointer"
+    assert _cpu_group("postgres: parallel worker for PID 5 ") == "postgres parallel worker"
+    assert _cpu_group("postgres:") == "postgres "
+    assert _cpu_group("python -m cli worker --pool solo") == "celery workers"
+    assert _cpu_group("") == "other processes"
