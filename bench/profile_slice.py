@@ -24,8 +24,8 @@ from bench import common  # noqa: E402
 from bench.bench_recompute import BASELINE_SQL  # noqa: E402
 
 PARTS = {
-    "t": "the targets (leaf x period arrays unnested), fixed cost",
-    "hzm": "hazards grouped by region, month, level (the baseline's work)",
+    "t": "the targets (leaves x periods, crossed in SQL), fixed cost",
+    "hzm": "hazards grouped by region and month (the baseline's work)",
     "hz": "... summed into months, quarters, years",
     "ins": "inspections counted by region and period",
     "covi": "units inspected (distinct units per period, by unit)",
