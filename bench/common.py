@@ -388,7 +388,8 @@ def report(
     parts = [f"FIGURE {figure}: {value:,.3f} {unit}"]
     if baseline is not None:
         parts.append(f"baseline {baseline:,.3f} {unit} ({baseline_name})")
-        parts.append(f"ratio {ratio:.2f}")
+        # A zero baseline (too short to measure, e.g. 0 CPU ticks) has no ratio.
+        parts.append(f"ratio {ratio:.2f}" if ratio is not None else "ratio n/a")
     if target:
         parts.append(f"target {target}")
     if verdict:
