@@ -248,20 +248,24 @@ class PeakRss:
         return max(self.peak.values(), default=0) / 2**20
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc; OSError once gone."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_by_process() -> dict[int, tuple[str, float]]:
     """CPU seconds so far of every process on the machine, with a group name for each."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            cpu = cpu_seconds(int(entry))
             cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        out[int(entry)] = (_cpu_group(cmd), (int(fields[11]) + int(fields[12])) / tick)
+        out[int(entry)] = (_cpu_group(cmd), cpu)
     return out
 
 

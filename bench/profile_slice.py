@@ -14,7 +14,6 @@ every part includes the fixed cost of the targets (`t`).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -35,19 +34,14 @@ PARTS = {
 }
 
 
-def backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def best_cpu(session, pid: int, sql: str, params: dict, repeat: int = 5) -> float:
     from sqlalchemy import text
 
     best = float("inf")
     for _ in range(repeat):
-        before = backend_cpu(pid)
+        before = common.cpu_seconds(pid)
         session.execute(text(sql), params).all()
-        best = min(best, backend_cpu(pid) - before)
+        best = min(best, common.cpu_seconds(pid) - before)
     return best
 
 
@@ -95,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(3):  # best of three, each rolled back
         with unit_of_work() as session:
             pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-            before = backend_cpu(pid)
+            before = common.cpu_seconds(pid)
             refresh.recompute_township(session, township=key, periods=periods)
-            slice_cpu = min(slice_cpu, backend_cpu(pid) - before)
+            slice_cpu = min(slice_cpu, common.cpu_seconds(pid) - before)
             session.rollback()
     common.say(f"  {'recompute_township (delete + compute + insert)':66s} {slice_cpu:6.2f} s CPU")
     common.report(

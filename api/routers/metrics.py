@@ -160,6 +160,13 @@ def _hot_read(caller: auth.Caller, region: str | None, period: str, view: str):
     )
 
 
+def _checked_scope(db, caller: auth.Caller, region: str | None, period: str, view: str):
+    """The general path of the dashboard's reads (not cached): the caller checked exactly in
+    the read's own transaction, then the region and period resolved for it."""
+    auth.check_caller(db, caller)
+    return read.resolve(db, actor=caller.actor, region=region, period=period, view=view)
+
+
 @router.get("/metrics", response_model=Figures)
 def get_metrics(
     caller: ReadStaff, period: PeriodQ, region: RegionQ = None, view: ViewQ = "live"
@@ -169,8 +176,7 @@ def get_metrics(
     if hot is not None:
         return _json(read.dashboard_figures(hot))
     with unit_of_work() as db:
-        auth.check_caller(db, caller)
-        scope = read.resolve(db, actor=caller.actor, region=region, period=period, view=view)
+        scope = _checked_scope(db, caller, region, period, view)
         return read.figures(db, scope)
 
 
@@ -183,8 +189,7 @@ def get_breakdown(
     if hot is not None:
         return _json(read.dashboard_breakdown(hot))
     with unit_of_work() as db:
-        auth.check_caller(db, caller)
-        scope = read.resolve(db, actor=caller.actor, region=region, period=period, view=view)
+        scope = _checked_scope(db, caller, region, period, view)
         return {
             "region_code": scope.region_code,
             "period": scope.period.key,
