@@ -94,7 +94,11 @@ async def get_db() -> AsyncIterator[Session]:
         admission.release()
 
 
-Db = Annotated[Session, Depends(get_db)]
+# scope="function": the commit runs when the endpoint returns, before the response is sent.
+# With the default ("request") FastAPI runs a yield dependency's end after sending the
+# response, so a commit that failed (PostgreSQL restarting) had already been answered 201:
+# the phone dropped a finding that was never stored (tests/hazards/test_commit.py).
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def current_actor(db: Db, token: Annotated[str, Depends(oauth2)]) -> Actor:
