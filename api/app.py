@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -76,9 +79,25 @@ class BodyLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """The hot reader's pool belongs to the event loop that serves requests: opened here,
+    closed at shutdown."""
+    url = await anyio.to_thread.run_sync(db.database_url)  # may start the embedded server
+    reader = db.HotReader(url, wait_seconds=get_settings().admission_wait_seconds)
+    await reader.open()
+    db.set_hot_reader(reader)
+    try:
+        yield
+    finally:
+        db.set_hot_reader(None)
+        await reader.close()
+
+
 def create_app() -> FastAPI:
     db.set_lock_timeout("5s")
     app = FastAPI(
+        lifespan=lifespan,
         title="Hazardtrack",
         version="1.0",
         description=(
@@ -94,3 +113,4 @@ def create_app() -> FastAPI:
         app.include_router(router, responses=COMMON_ERRORS)
     observability.install(app)  # /metrics, request ids, JSON logs
     return app
+

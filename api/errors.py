@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from services.errors import (
@@ -30,6 +32,12 @@ def _validation_body(errors: list[dict]) -> dict:
         item = {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
         detail.append(item)
     return {"detail": detail}
+
+
+def _unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "database unavailable, retry"}, status_code=503, headers={"Retry-After": "1"}
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -74,15 +82,21 @@ def install(app: FastAPI) -> None:
         # Two clients racing on the same id or unique value: the loser gets a conflict.
         return JSONResponse({"detail": "conflicts with a stored record"}, status_code=409)
 
+    @app.exception_handler(PoolTimeout)
+    async def _no_reader(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # The hot reader (services/db.py) got no connection in time: busy, or the database down.
+        return _unavailable()
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _reader_lost(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # The hot reader's second try failed too: the database went away.
+        return _unavailable()
+
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
         # The database went away (restart, failover), or a lock wait or serialisation failure
         # gave up: a retryable 503, never a 500. Clients retry writes with the same ids.
         retryable = getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
         if retryable or exc.connection_invalidated or "connection" in str(exc.orig).lower():
-            return JSONResponse(
-                {"detail": "database unavailable, retry"},
-                status_code=503,
-                headers={"Retry-After": "1"},
-            )
+            return _unavailable()
         raise exc

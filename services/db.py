@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Engine, Row, create_engine, event
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.settings import Settings, get_settings
@@ -21,7 +26,6 @@ _engine: Engine | None = None
 WRITE_POOL_SIZE = 10
 WRITE_POOL_MAX = 30
 _sessionmaker: sessionmaker[Session] | None = None
-_read_engine: Engine | None = None
 _embedded = None
 # Set by the API before its engine exists: how long a statement may wait for a row lock.
 _lock_timeout: str | None = None
@@ -106,60 +110,92 @@ def get_engine() -> Engine:
         return _engine
 
 
-def get_read_engine() -> Engine:
-    """A small autocommit pool for the hot read-only statements (the dashboard's figures).
+def libpq_url(url: str) -> str:
+    """The plain `postgresql://` form that psycopg itself takes (no SQLAlchemy driver name)."""
+    return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
 
-    Each read is one statement, so it needs no transaction: no BEGIN, no COMMIT and no ping on
-    checkout (the main pool's pre-ping is one more round trip). A connection that died with a
-    PostgreSQL restart is invalidated by the error, and `read_retrying` tries once more.
+
+def pyformat(sql: str) -> str:
+    """A statement written with SQLAlchemy's `:name` parameters, in psycopg's `%(name)s`."""
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+class HotReader:
+    """The dashboard's hot reads, on the event loop: a small pool of autocommit connections.
+
+    Each hot read is one or two single statements, so they need no transaction (no BEGIN, no
+    COMMIT, no ping on checkout) and, being async, no hand-off to a thread: the thread hop of a
+    sync endpoint was a sixth of a read's CPU (BENCHMARKS.md, figure 4). The API opens it in
+    its lifespan (the pool belongs to that event loop) and closes it at shutdown.
     """
-    global _read_engine
-    with _lock:
-        if _read_engine is None:
-            _read_engine = create_engine(
-                sqlalchemy_url(database_url()),
-                isolation_level="AUTOCOMMIT",
-                # A fixed pool: overflow connections would be opened and closed per burst, and
-                # a few connections keep 2 cores busy; more readers wait for one.
-                pool_size=6,
-                max_overflow=0,
-                pool_pre_ping=False,
-            )
-        return _read_engine
+
+    SIZE = 6  # a few connections keep 2 cores busy; more readers wait for one
+
+    def __init__(self, url: str, *, wait_seconds: float) -> None:
+        self.pool = AsyncConnectionPool(
+            libpq_url(url),
+            min_size=1,
+            max_size=self.SIZE,
+            timeout=wait_seconds,  # then PoolTimeout: the API answers 503, retry
+            kwargs={"autocommit": True, "row_factory": namedtuple_row},
+            open=False,
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)  # connects in the background: PostgreSQL may be down
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def all(self, sql: str, params: dict) -> list[Any]:
+        """The rows of one read-only statement, tried once more on a connection that turned out
+        dead (a PostgreSQL restart): the pool then discards it and hands out a fresh one."""
+        for attempt in (1, 2):
+            try:
+                async with self.pool.connection() as conn:
+                    cursor = await conn.execute(sql, params)
+                    return await cursor.fetchall()
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def one(self, sql: str, params: dict) -> Any:
+        rows = await self.all(sql, params)
+        if len(rows) != 1:
+            raise ValueError(f"expected one row, got {len(rows)}")
+        return rows[0]
 
 
-def read_all(statement, params: dict) -> list[Row]:
-    """The rows of one read-only statement on the read pool, retried once on a connection that
-    turned out dead (the pool has no pre-ping)."""
-    for attempt in (1, 2):
-        try:
-            with get_read_engine().connect() as conn:
-                return list(conn.execute(statement, params).all())
-        except DBAPIError as exc:
-            if attempt == 2 or not exc.connection_invalidated:
-                raise
-    raise AssertionError("unreachable")
+# By event loop: each running API (and each test client) serves on its own loop, and a pool
+# of async connections is bound to the loop that opened it.
+_hot_readers: dict[asyncio.AbstractEventLoop, HotReader] = {}
 
 
-def read_retrying(statement, params: dict) -> Row:
-    """The one row of a read-only statement on the read pool (see `read_all`)."""
-    rows = read_all(statement, params)
-    if len(rows) != 1:
-        raise ValueError(f"expected one row, got {len(rows)}")
-    return rows[0]
+def set_hot_reader(reader: HotReader | None) -> None:
+    """Make `reader` the hot reader of the running event loop (None: forget it)."""
+    loop = asyncio.get_running_loop()
+    if reader is None:
+        _hot_readers.pop(loop, None)
+    else:
+        _hot_readers[loop] = reader
+
+
+def hot_reader() -> HotReader:
+    reader = _hot_readers.get(asyncio.get_running_loop())
+    if reader is None:
+        raise RuntimeError("no hot reader on this event loop: the API opens it in its lifespan")
+    return reader
 
 
 def reset_engine() -> None:
     """Forget the engines (tests and forked worker processes)."""
-    global _engine, _sessionmaker, _read_engine
+    global _engine, _sessionmaker
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        if _read_engine is not None:
-            _read_engine.dispose()
         _engine = None
         _sessionmaker = None
-        _read_engine = None
 
 
 def new_session() -> Session:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from api.deps import AdminUser, Cursor, Db, Limit, ReadStaff, RegionManager, Staff
@@ -167,27 +168,12 @@ def _checked_scope(db, caller: auth.Caller, region: str | None, period: str, vie
     return read.resolve(db, actor=caller.actor, region=region, period=period, view=view)
 
 
-@router.get("/metrics", response_model=Figures)
-def get_metrics(
-    caller: ReadStaff, period: PeriodQ, region: RegionQ = None, view: ViewQ = "live"
-) -> Any:
-    """The figures of a region's subtree for one period, each rate with its parts."""
-    hot = _hot_read(caller, region, period, view)
-    if hot is not None:
-        return _json(read.dashboard_figures(hot))
+def _general_figures(caller: auth.Caller, region: str | None, period: str, view: str) -> dict:
     with unit_of_work() as db:
-        scope = _checked_scope(db, caller, region, period, view)
-        return read.figures(db, scope)
+        return read.figures(db, _checked_scope(db, caller, region, period, view))
 
 
-@router.get("/metrics/breakdown", response_model=Breakdown)
-def get_breakdown(
-    caller: ReadStaff, period: PeriodQ, region: RegionQ = None, view: ViewQ = "live"
-) -> Any:
-    """The same figures for each child region, ranked by rectification rate."""
-    hot = _hot_read(caller, region, period, view)
-    if hot is not None:
-        return _json(read.dashboard_breakdown(hot))
+def _general_breakdown(caller: auth.Caller, region: str | None, period: str, view: str) -> dict:
     with unit_of_work() as db:
         scope = _checked_scope(db, caller, region, period, view)
         return {
@@ -197,6 +183,32 @@ def get_breakdown(
             "cutoff": scope.cutoff,
             "items": read.breakdown(db, scope),
         }
+
+
+# The two reads every dashboard polls are async: the hot path (live view, the caller's own
+# subtree) runs on the event loop with no thread hand-off; anything else goes to a thread.
+
+
+@router.get("/metrics", response_model=Figures)
+async def get_metrics(
+    caller: ReadStaff, period: PeriodQ, region: RegionQ = None, view: ViewQ = "live"
+) -> Any:
+    """The figures of a region's subtree for one period, each rate with its parts."""
+    hot = _hot_read(caller, region, period, view)
+    if hot is not None:
+        return _json(await read.dashboard_figures(hot))
+    return await run_in_threadpool(_general_figures, caller, region, period, view)
+
+
+@router.get("/metrics/breakdown", response_model=Breakdown)
+async def get_breakdown(
+    caller: ReadStaff, period: PeriodQ, region: RegionQ = None, view: ViewQ = "live"
+) -> Any:
+    """The same figures for each child region, ranked by rectification rate."""
+    hot = _hot_read(caller, region, period, view)
+    if hot is not None:
+        return _json(await read.dashboard_breakdown(hot))
+    return await run_in_threadpool(_general_breakdown, caller, region, period, view)
 
 
 @router.get("/metrics/series", response_model=Series)

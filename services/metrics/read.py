@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.actors import Actor
-from services.db import read_all, read_retrying
+from services.db import hot_reader, pyformat
 from services.errors import Invalid, NotFound, Unauthorized
 from services.metrics import definitions as d
 from services.metrics.compute import code_range
@@ -202,8 +202,8 @@ def _entry(code: str, name: str, counts: dict[str, int], computed_at: Any) -> di
 # -- the dashboard's hot reads: cached per process, checked on every request ----------------
 #
 # GET /metrics and /metrics/breakdown of the live view are what every dashboard polls. Each
-# request runs one autocommit statement on the read pool (services/db.py, no BEGIN/COMMIT, no
-# ping): the caller's user row (still active, same token version), the region row (and its
+# request runs one autocommit statement on the event loop (services/db.py, `HotReader`: no
+# thread, no BEGIN/COMMIT, no ping): the caller's user row (still active, same token version), the region row (and its
 # children's names), and the stamps of the cells under the region (migration 0005: every
 # commit that changes cells moves them). While the stamps are those cached, the summed cells and
 # the rendered JSON are reused; otherwise the cells are summed again by an index range. The
@@ -219,17 +219,17 @@ _CHECK = """
       WHERE v.view = 'live' AND v.period = :p AND v.township >= :tlo AND v.township < :thi
     ) AS stamp"""
 _IN_SUBTREE = "view = 'live' AND period = :p AND region_code >= :lo AND region_code < :hi"
-CHECK_FIGURES_SQL = text(f"SELECT {_CHECK}")
-CHECK_BREAKDOWN_SQL = text(
+CHECK_FIGURES_SQL = pyformat(f"SELECT {_CHECK}")
+CHECK_BREAKDOWN_SQL = pyformat(
     f"""SELECT {_CHECK},
         (SELECT json_agg(json_build_array(c.code, c.name) ORDER BY c.code)
            FROM regions c WHERE c.parent_code = :code)::text AS children"""
 )
-SUMS_SQL = text(f"{_sum_sql()} WHERE {_IN_SUBTREE}")
+SUMS_SQL = pyformat(f"{_sum_sql()} WHERE {_IN_SUBTREE}")
 # Children's sums in one pass: cells grouped by their child's prefix (the codes of a level
 # share their first `clen` digits); the region's own cells and cells of unknown children are
 # the region's own level, as in `breakdown`.
-GROUPS_SQL = text(
+GROUPS_SQL = pyformat(
     f"{_sum_sql('left(region_code, :clen) AS child, ')} WHERE {_IN_SUBTREE} GROUP BY 1"
 )
 
@@ -304,10 +304,10 @@ def to_json(body: Any) -> bytes:
     return orjson.dumps(body, default=_local, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
-def _cached(key: tuple[str, str, str], stamp: str, load: Any) -> _Cached:
+async def _cached(key: tuple[str, str, str], stamp: str, load: Any) -> _Cached:
     entry = _cache.get(key)
     if entry is None or entry.stamp != stamp:
-        entry = _Cached(stamp, load())
+        entry = _Cached(stamp, await load())
         if len(_cache) >= _MAX_CACHED:
             _cache.clear()
         _cache[key] = entry
@@ -322,17 +322,18 @@ def _render(entry: _Cached, names: Any, build: Any, cutoff: datetime) -> bytes:
     return rendered[1] + to_json(cutoff) + rendered[2]
 
 
-def dashboard_figures(q: Dashboard) -> bytes:
+async def dashboard_figures(q: Dashboard) -> bytes:
     """The JSON of GET /metrics for a live read: what `figures` gives, rendered."""
+    reader = hot_reader()
     params = _hot_params(q)
-    row = read_retrying(CHECK_FIGURES_SQL, params)
+    row = await reader.one(CHECK_FIGURES_SQL, params)
     name = _checked(row, q)
 
-    def load() -> tuple[dict[str, int], Any]:
-        sums = read_retrying(SUMS_SQL, params)
+    async def load() -> tuple[dict[str, int], Any]:
+        sums = await reader.one(SUMS_SQL, params)
         return {c: getattr(sums, c) for c in CELL_COUNTS}, sums.computed_at
 
-    entry = _cached(("figures", q.region_code, q.period.key), row.stamp, load)
+    entry = await _cached(("figures", q.region_code, q.period.key), row.stamp, load)
     counts, computed_at = entry.data
 
     def build() -> dict[str, Any]:
@@ -349,19 +350,20 @@ def dashboard_figures(q: Dashboard) -> bytes:
     return _render(entry, name, build, q.cutoff)
 
 
-def dashboard_breakdown(q: Dashboard) -> bytes:
+async def dashboard_breakdown(q: Dashboard) -> bytes:
     """The JSON of GET /metrics/breakdown for a live read: what `breakdown` gives, rendered."""
+    reader = hot_reader()
     params = _hot_params(q)
-    row = read_retrying(CHECK_BREAKDOWN_SQL, params)
+    row = await reader.one(CHECK_BREAKDOWN_SQL, params)
     name = _checked(row, q)
     level = level_of(q.region_code)
     clen = BOUNDS[level][1] if level < len(BOUNDS) else len(q.region_code)
 
-    def load() -> list[tuple[str, Any, list[int]]]:
-        rows = read_all(GROUPS_SQL, {**params, "clen": clen})
+    async def load() -> list[tuple[str, Any, list[int]]]:
+        rows = await reader.all(GROUPS_SQL, {**params, "clen": clen})
         return [(r.child, r.computed_at, [getattr(r, c) for c in CELL_COUNTS]) for r in rows]
 
-    entry = _cached(("breakdown", q.region_code, q.period.key), row.stamp, load)
+    entry = await _cached(("breakdown", q.region_code, q.period.key), row.stamp, load)
     names = (name, row.children)
 
     def build() -> dict[str, Any]:
