@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api import errors, observability
-from api.routers import ROUTERS
+from api.routers import HOT, ROUTERS
 from services import db
 from services.settings import get_settings
 
@@ -112,5 +112,15 @@ def create_app() -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, responses=COMMON_ERRORS)
     observability.install(app)  # /metrics, request ids, JSON logs
+    _hot_routers_first(app)
     return app
 
+
+def _hot_routers_first(app: FastAPI) -> None:
+    """Match requests against the HOT routers first; the OpenAPI document, rendered (and kept)
+    before the reordering, lists the routers in their own order."""
+    app.openapi()
+    routes = app.router.routes
+    hot = [r for r in routes if getattr(r, "original_router", None) in HOT]
+    hot.sort(key=lambda r: HOT.index(r.original_router))
+    routes[:] = hot + [r for r in routes if r not in hot]

@@ -7,6 +7,7 @@ PostgreSQL when Prometheus scrapes, so every API replica reports the same truth.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -20,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
+from services import logs
 from services.logs import configure_logging
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -89,7 +91,7 @@ class DatabaseGauges(Collector):
 
 REGISTRY.register(DatabaseGauges())
 
-log = structlog.get_logger("hazardtrack.http")
+access_log = logging.getLogger("hazardtrack.http")
 
 
 def _request_id(scope) -> str:
@@ -137,7 +139,8 @@ class ObservabilityMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             REQUEST_SECONDS.labels(scope.get("method", ""), template, str(status)).observe(elapsed)
             if template != "/metrics":
-                log.info(
+                logs.line(
+                    access_log,
                     "request",
                     method=scope.get("method"),
                     path=scope.get("path"),

@@ -1,0 +1,37 @@
+"""Trying the hot routers first (api/app.py) must not change which route answers a path."""
+
+import re
+
+from fastapi.routing import APIRoute
+
+from api.app import create_app
+from api.routers import HOT, ROUTERS
+
+
+def _sample(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def test_no_hot_route_matches_a_path_of_a_router_before_it():
+    for i, router in enumerate(ROUTERS):
+        if router not in HOT:
+            continue
+        earlier = [r for other in ROUTERS[:i] if other not in HOT for r in other.routes]
+        for hot in router.routes:
+            for route in earlier:
+                assert not hot.path_regex.match(_sample(route.path)), (hot.path, route.path)
+                assert not route.path_regex.match(_sample(hot.path)), (route.path, hot.path)
+
+
+def test_the_hot_routers_are_matched_first_and_documented_in_order():
+    app = create_app()
+    first = [getattr(r, "original_router", None) for r in app.router.routes[: len(HOT)]]
+    assert first == HOT
+    documented = list(app.openapi()["paths"])
+    in_order = [
+        r.path
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute) and r.include_in_schema
+    ]
+    assert documented[: len(set(in_order))] == list(dict.fromkeys(in_order))
