@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api import errors, observability
-from api.routers import HOT, ROUTERS
+from api.hot_reads import HotReadsMiddleware
+from api.routers import HOT, ROUTERS, metrics
 from services import db
 from services.settings import get_settings
 
@@ -107,6 +108,7 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
 
+    app.add_middleware(HotReadsMiddleware, routes=_routes_by_path(metrics.router))
     app.add_middleware(BodyLimitMiddleware, max_body=get_settings().body_max_bytes)
 
     for router in ROUTERS:
@@ -114,6 +116,10 @@ def create_app() -> FastAPI:
     observability.install(app)  # /metrics, request ids, JSON logs
     _hot_routers_first(app)
     return app
+
+
+def _routes_by_path(router: Any) -> dict[str, Any]:
+    return {route.path: route for route in router.routes}
 
 
 def _hot_routers_first(app: FastAPI) -> None:

@@ -34,7 +34,7 @@ def _validation_body(errors: list[dict]) -> dict:
     return {"detail": detail}
 
 
-def _unavailable() -> JSONResponse:
+def unavailable() -> JSONResponse:
     return JSONResponse(
         {"detail": "database unavailable, retry"}, status_code=503, headers={"Retry-After": "1"}
     )
@@ -85,12 +85,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _no_reader(_: Request, exc: PoolTimeout) -> JSONResponse:
         # The hot reader (services/db.py) got no connection in time: busy, or the database down.
-        return _unavailable()
+        return unavailable()
 
     @app.exception_handler(psycopg.OperationalError)
     async def _reader_lost(_: Request, exc: psycopg.OperationalError) -> JSONResponse:
         # The hot reader's second try failed too: the database went away.
-        return _unavailable()
+        return unavailable()
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
@@ -98,5 +98,5 @@ def install(app: FastAPI) -> None:
         # gave up: a retryable 503, never a 500. Clients retry writes with the same ids.
         retryable = getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
         if retryable or exc.connection_invalidated or "connection" in str(exc.orig).lower():
-            return _unavailable()
+            return unavailable()
         raise exc

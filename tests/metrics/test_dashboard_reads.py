@@ -181,3 +181,59 @@ def test_a_disabled_user_or_revoked_session_is_refused_at_once(client):
     unit = login_as(client, "unit", VILLAGE_A1, unit_id=make_unit(VILLAGE_A1))
     assert client.get("/api/v1/metrics", params={"period": Q}, headers=unit).status_code == 403
     assert client.get("/api/v1/metrics", params={"period": Q}).status_code == 401
+
+
+def test_the_plain_poll_is_answered_before_the_route_and_anything_else_by_the_route(
+    client, monkeypatch
+):
+    """api/hot_reads.py answers a known token's plain poll itself; every other request (and
+    every error) reaches the FastAPI route, whose answers stay the contract's."""
+    from api.routers import metrics as route
+
+    seed()
+    county = login_as(client, "county", COUNTY)
+    at_route = []
+    hot_read = route._hot_read
+
+    def counting(*args):
+        at_route.append(args[1:])
+        return hot_read(*args)
+
+    monkeypatch.setattr(route, "_hot_read", counting)
+
+    def get(path: str, params: list[tuple[str, str]], headers: dict = county):
+        return client.get(path, params=params, headers={**headers, "X-Request-Id": "poll-1"})
+
+    first = get("/api/v1/metrics", [("period", Q)])
+    plain = [
+        [("period", Q)],
+        [("period", Q), ("region", COUNTY)],
+        [("period", Q), ("view", "live")],
+    ]
+    for path in ("/api/v1/metrics", "/api/v1/metrics/breakdown"):
+        for params in plain:
+            r = get(path, params)
+            assert r.status_code == 200 and r.headers["x-request-id"] == "poll-1"
+    assert at_route == [(None, Q, "live")]  # only the first: its token was not known yet
+    assert without_cutoff(first.json()) == without_cutoff(general_path("figures", COUNTY))
+
+    # Anything unusual goes to the route, which answers as before.
+    r = get("/api/v1/metrics", [("period", Q), ("period", Q)])
+    assert r.status_code == 200 and without_cutoff(r.json()) == without_cutoff(first.json())
+    r = get("/api/v1/metrics", [("period", Q), ("unknown", "1")])
+    assert r.status_code == 200
+    r = get("/api/v1/metrics", [("period", "2025Q9")])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "period"]
+    r = get("/api/v1/metrics", [("period", Q), ("region", "33010")])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "region"]
+    r = get("/api/v1/metrics/breakdown", [("period", Q), ("view", "frozen")])
+    assert r.status_code == 404  # the quarter is not frozen
+    r = get("/api/v1/metrics", [])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "period"]
+    r = get("/api/v1/metrics", [("period", Q)], headers={"Authorization": "Bearer nonsense"})
+    assert r.status_code == 401
+    assert len(at_route) == 5  # the repeat, the unknown one, the two bad values, the frozen
+    # The latency histogram names the route, on either path.
+    scrape = client.get("/metrics").text
+    assert 'route="/api/v1/metrics",status="200"' in scrape
+    assert 'route="/api/v1/metrics/breakdown",status="200"' in scrape
