@@ -149,7 +149,9 @@ class HotReader:
 
     async def all(self, sql: str, params: dict) -> list[Any]:
         """The rows of one read-only statement, tried once more on a connection that turned out
-        dead (a PostgreSQL restart): the pool then discards it and hands out a fresh one."""
+        dead (a PostgreSQL restart). The pool discards that one; the others idle in it died
+        with it, so they are checked (a round trip each, only after a failure) before the retry.
+        """
         for attempt in (1, 2):
             try:
                 async with self.pool.connection() as conn:
@@ -158,6 +160,7 @@ class HotReader:
             except psycopg.OperationalError:
                 if attempt == 2:
                     raise
+                await self.pool.check()
         raise AssertionError("unreachable")
 
     async def one(self, sql: str, params: dict) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import UTC, datetime
 
 import httpx
 
@@ -19,6 +20,23 @@ def run(restarts: int = 1, serve_within: float = 10) -> int:
     res = Results(f"PostgreSQL restarted in immediate mode {restarts}x while findings are posted")
     with Stack() as stack:
         world = seed(stack)
+        now = datetime.now(UTC)
+        dashboard = f"{stack.base}/metrics?period={now.year}Q{(now.month - 1) // 3 + 1}"
+        county = stack.token("county", "county-pass-1")
+        read_answers: list[object] = []
+
+        def reads() -> bool:
+            """The county's dashboard poll (the hot path's async pool, api/hot_reads.py)."""
+            try:
+                r = httpx.get(dashboard, headers=county, timeout=2)
+            except httpx.HTTPError:
+                read_answers.append("dropped")
+                return False
+            read_answers.append(r.status_code)
+            return r.status_code == 200
+
+        for _ in range(20):  # every API process knows the token and has pooled connections
+            reads()
         writers = Writers(stack, world["units"], retry=True).start()
         for _ in range(restarts):
             time.sleep(3)
@@ -37,6 +55,18 @@ def run(restarts: int = 1, serve_within: float = 10) -> int:
                 f"the API serves again within {serve_within:g} s, not restarted",
                 f"{since:.1f} s" if since is not None else "never",
             )
+            took = stack.wait_until(reads, timeout=60, every=0.2)
+            since = None if took is None else time.monotonic() - back
+            res.check(
+                since is not None and since <= serve_within,
+                f"the dashboard's reads serve again within {serve_within:g} s",
+                f"{since:.1f} s" if since is not None else "never",
+            )
+        res.check(
+            all(a in (200, 503, "dropped") for a in read_answers),
+            "the dashboard's reads answer 200, or 503 while the database is away (no 500)",
+            sorted({str(a) for a in read_answers}),
+        )
         time.sleep(3)
         writers.join()
         sent = writers.acknowledged
