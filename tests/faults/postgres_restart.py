@@ -48,20 +48,14 @@ def run(restarts: int = 1, serve_within: float = 10) -> int:
                 r = httpx.get(f"{stack.base}/units", headers=stack.token(), timeout=2)
                 return r.status_code == 200
 
-            took = stack.wait_until(serves, timeout=60, every=0.2)
-            since = None if took is None else time.monotonic() - back
-            res.check(
-                since is not None and since <= serve_within,
-                f"the API serves again within {serve_within:g} s, not restarted",
-                f"{since:.1f} s" if since is not None else "never",
-            )
-            took = stack.wait_until(reads, timeout=60, every=0.2)
-            since = None if took is None else time.monotonic() - back
-            res.check(
-                since is not None and since <= serve_within,
-                f"the dashboard's reads serve again within {serve_within:g} s",
-                f"{since:.1f} s" if since is not None else "never",
-            )
+            for what, works in (("the API serves", serves), ("the dashboard's reads serve", reads)):
+                took = stack.wait_until(works, timeout=60, every=0.2)
+                since = None if took is None else time.monotonic() - back
+                res.check(
+                    since is not None and since <= serve_within,
+                    f"{what} again within {serve_within:g} s, not restarted",
+                    f"{since:.1f} s" if since is not None else "never",
+                )
         res.check(
             all(a in (200, 503, "dropped") for a in read_answers),
             "the dashboard's reads answer 200, or 503 while the database is away (no 500)",
