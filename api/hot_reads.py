@@ -82,7 +82,8 @@ class HotReadsMiddleware:
             await self.app(scope, receive, send)
             return
         scope["route"] = self.routes[scope["path"]]
-        await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+        headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, scope: Any, render: Any) -> bytes | None:

@@ -214,6 +214,8 @@ def test_the_plain_poll_is_answered_before_the_route_and_anything_else_by_the_ro
         for params in plain:
             r = get(path, params)
             assert r.status_code == 200 and r.headers["x-request-id"] == "poll-1"
+            assert r.headers["content-type"] == "application/json"
+            assert r.headers["content-length"] == str(len(r.content))
     assert at_route == [(None, Q, "live")]  # only the first: its token was not known yet
     assert without_cutoff(first.json()) == without_cutoff(general_path("figures", COUNTY))
 
