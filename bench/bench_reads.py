@@ -74,6 +74,8 @@ def parse_wrk(out: str) -> dict:
     res = {}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     res["rps"] = float(m.group(1)) if m else 0.0
+    m = re.search(r"(\d+) requests in", out)
+    res["requests"] = int(m.group(1)) if m else 0
     for p in ("50", "90", "99"):
         m = re.search(rf"\s{p}%\s+([\d.]+\w+)", out)
         res[f"p{p}_ms"] = ms(m.group(1)) if m else float("nan")
@@ -142,30 +144,35 @@ def main(argv: list[str] | None = None) -> int:
             r.raise_for_status()
         with common.PeakRss([api.pid]) as rss:
             dur = int(args.duration)
-            w = wrk(base, paths, tok, connections=args.connections, duration=dur)
+            with common.CpuAccount(api.pid) as cpu_reads:
+                w = wrk(base, paths, tok, connections=args.connections, duration=dur)
             wh = None
             if w is not None:
                 with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
                     f.write('request = function() return wrk.format("GET", "/healthz") end\n')
-                out = subprocess.run(
-                    [
-                        "wrk",
-                        "-t",
-                        "1",
-                        "-c",
-                        str(args.connections),
-                        "-d",
-                        f"{dur}s",
-                        "--latency",
-                        "-s",
-                        f.name,
-                        base,
-                    ],
-                    capture_output=True,
-                    text=True,
-                    timeout=dur + 60,
-                ).stdout
+                with common.CpuAccount(api.pid) as cpu_healthz:
+                    out = subprocess.run(
+                        [
+                            "wrk",
+                            "-t",
+                            "1",
+                            "-c",
+                            str(args.connections),
+                            "-d",
+                            f"{dur}s",
+                            "--latency",
+                            "-s",
+                            f.name,
+                            base,
+                        ],
+                        capture_output=True,
+                        text=True,
+                        timeout=dur + 60,
+                    ).stdout
                 wh = parse_wrk(out)
+                # Where each request's CPU goes (the profile the issue asks for beside a ceiling).
+                common.say("  reads: " + cpu_reads.per_request(w["requests"] or 1))
+                common.say("  /healthz: " + cpu_healthz.per_request(wh["requests"] or 1))
                 common.report(
                     "4_dashboard_reads_wrk_rps",
                     w["rps"],

@@ -289,24 +289,50 @@ def _cpu_group(cmd: str) -> str:
 
 class CpuAccount:
     """CPU seconds per group of processes (PostgreSQL backends, its background processes,
-    Celery workers, the rest) between entering and leaving; processes that both start and
-    end inside are missed (none of ours do)."""
+    Celery workers, the API's processes when `api_pid` is given, the rest) between entering
+    and leaving. A process that starts and ends inside is missed, except this process's own
+    children, such as wrk, counted together as "load generator" once they have exited."""
+
+    def __init__(self, api_pid: int | None = None) -> None:
+        self.api_pid = api_pid
+
+    def _api(self) -> set[int]:
+        return set(_family(self.api_pid)) if self.api_pid else set()
 
     def __enter__(self) -> CpuAccount:
         self._before, self._t = _cpu_by_process(), time.perf_counter()
+        self._children = _exited_children_cpu()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._t
+        api = self._api()
         self.groups: dict[str, float] = {}
         for pid, (group, cpu) in _cpu_by_process().items():
             used = cpu - self._before.get(pid, (group, 0.0))[1]
+            group = "API processes" if pid in api else group
             self.groups[group] = self.groups.get(group, 0.0) + used
+        self.groups["load generator"] = _exited_children_cpu() - self._children
 
     def summary(self) -> str:
         parts = sorted(self.groups.items(), key=lambda kv: -kv[1])
         busy = ", ".join(f"{name} {cpu:.1f}" for name, cpu in parts if cpu >= 0.1)
         return f"CPU seconds over {self.wall:.1f} s of wall time: {busy}"
+
+    def per_request(self, requests: int) -> str:
+        """Where each request's CPU went: milliseconds per request by group."""
+        parts = sorted(self.groups.items(), key=lambda kv: -kv[1])
+        each = ", ".join(
+            f"{name} {1000 * cpu / requests:.3f}" for name, cpu in parts if cpu >= 0.05
+        )
+        return f"CPU ms per request over {requests:,} requests: {each}"
+
+
+def _exited_children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- users and tokens -----------------------------------------------------------------------
