@@ -60,11 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args(argv)
-    name = common.db_name(args.scale, args.db)
-    if not common.database_exists(name):
-        common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
+    url = common.generated_database(args)
+    if url is None:
         return 2
-    url = common.bench_database(name)
     env = common.service_env(url)
     with psycopg.connect(url) as conn:
         n = conn.execute("SELECT count(*) FROM metric_cells WHERE view = 'live'").fetchone()[0]

@@ -98,10 +98,9 @@ def inspection_body(unit: str, n_hazards: int = 2) -> dict:
 
 
 def setup(args) -> tuple[str, dict, object, str, str, list[str]]:
-    name = common.db_name(args.scale, args.db)
-    if not common.database_exists(name):
-        raise SystemExit(f"no database {name}: run bench/generate.py --scale {args.scale} first")
-    url = common.bench_database(name)
+    url = common.generated_database(args)
+    if url is None:
+        raise SystemExit(2)
     common.ensure_user(url, USER, "inspector", COUNTY)
     env = common.service_env(url)
     port = common.free_port()

@@ -33,6 +33,7 @@ from bench import common, loadgen  # noqa: E402
 COUNTY = "330101000000"
 USER = "bench-county"
 
+HEALTHZ_LUA = 'request = function() return wrk.format("GET", "/healthz") end\n'
 LUA = """
 local paths = {"%s", "%s"}
 local n = 0
@@ -84,25 +85,16 @@ def parse_wrk(out: str) -> dict:
     return res
 
 
-def wrk(base: str, paths: list[str], tok: str, *, connections: int, duration: int) -> dict | None:
+def wrk(base: str, script: str, *, connections: int, duration: int) -> dict | None:
+    """wrk's figures for `duration` seconds of requests made by the Lua `script`; None without
+    wrk."""
     if not shutil.which("wrk"):
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(LUA % (paths[0], paths[-1], tok))
+        f.write(script)
     out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "1",
-            "-c",
-            str(connections),
-            "-d",
-            f"{duration}s",
-            "--latency",
-            "-s",
-            f.name,
-            base,
-        ],
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--latency"]
+        + ["-s", f.name, base],
         capture_output=True,
         text=True,
         timeout=duration + 60,
@@ -119,11 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--api-workers", type=int, default=2)
     args = parser.parse_args(argv)
-    name = common.db_name(args.scale, args.db)
-    if not common.database_exists(name):
-        common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
+    url = common.generated_database(args)
+    if url is None:
         return 2
-    url = common.bench_database(name)
     env = common.service_env(url)
     ensure_cells(url, env)
     common.ensure_user(url, USER, "county", COUNTY)
@@ -145,31 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         with common.PeakRss([api.pid]) as rss:
             dur = int(args.duration)
             with common.CpuAccount(api.pid) as cpu_reads:
-                w = wrk(base, paths, tok, connections=args.connections, duration=dur)
+                reads = LUA % (paths[0], paths[-1], tok)
+                w = wrk(base, reads, connections=args.connections, duration=dur)
             wh = None
             if w is not None:
-                with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-                    f.write('request = function() return wrk.format("GET", "/healthz") end\n')
                 with common.CpuAccount(api.pid) as cpu_healthz:
-                    out = subprocess.run(
-                        [
-                            "wrk",
-                            "-t",
-                            "1",
-                            "-c",
-                            str(args.connections),
-                            "-d",
-                            f"{dur}s",
-                            "--latency",
-                            "-s",
-                            f.name,
-                            base,
-                        ],
-                        capture_output=True,
-                        text=True,
-                        timeout=dur + 60,
-                    ).stdout
-                wh = parse_wrk(out)
+                    wh = wrk(base, HEALTHZ_LUA, connections=args.connections, duration=dur)
+                assert wh is not None
                 # Where each request's CPU goes (the profile the issue asks for beside a ceiling).
                 common.say("  reads: " + cpu_reads.per_request(w["requests"] or 1))
                 common.say("  /healthz: " + cpu_healthz.per_request(wh["requests"] or 1))

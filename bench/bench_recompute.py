@@ -226,16 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args(argv)
-    name = common.db_name(args.scale, args.db)
-    if not common.database_exists(name):
-        common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
+    url = common.generated_database(args)
+    if url is None:
         return 2
-    url = common.bench_database(name)
     env = common.service_env(url)
     mode = args.mode or ("celery" if broker_up() else "inline")
     repeat = args.repeat or (2 if args.scale == "province" else 3)
     with psycopg.connect(url) as conn:
         hazards = conn.execute("SELECT count(*) FROM hazards").fetchone()[0]
+    name = common.db_name(args.scale, args.db)
     common.say(f"recompute bench: {name}, {hazards:,} hazards, mode {mode}")
 
     # 1. baseline (parallel query as configured) and the recompute with two workers.

@@ -42,11 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--only", choices=["reads", "post"], default=None)
     args = parser.parse_args(argv)
-    name = common.db_name(args.scale, args.db)
-    if not common.database_exists(name):
-        common.say(f"no database {name}: run bench/generate.py --scale {args.scale} first")
+    url = common.generated_database(args)
+    if url is None:
         return 2
-    url = common.bench_database(name)
     env = common.service_env(url)
     ensure_cells(url, env)
     common.ensure_user(url, READER, "county", COUNTY)

@@ -66,29 +66,17 @@ def line(logger: logging.Logger, event: str, **fields: object) -> None:
     """
     if not logger.isEnabledFor(logging.INFO):
         return
-    context = structlog.contextvars.get_contextvars()
     if _handler is None:
         structlog.get_logger(logger.name).info(event, **fields)
         return
     record = {
         "event": event,
         **fields,
-        **context,
+        **structlog.contextvars.get_contextvars(),
         "level": "info",
         "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     }
     data = orjson.dumps(record, default=str).decode() + "\n"
-    with _handler.lock or _nolock:
+    with _handler.lock:  # as StreamHandler.emit holds it
         _handler.stream.write(data)
         _handler.stream.flush()
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-_nolock = _NoLock()

@@ -12,13 +12,13 @@ def _sample(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
 
 
-def test_no_hot_route_matches_a_path_of_a_router_before_it():
-    for i, router in enumerate(ROUTERS):
-        if router not in HOT:
-            continue
-        earlier = [r for other in ROUTERS[:i] if other not in HOT for r in other.routes]
+def test_no_hot_route_matches_a_path_of_another_router():
+    """Hot routers move ahead of every other router, and among themselves (metrics now comes
+    before inspections and sync): no route of theirs may match another router's paths."""
+    for router in HOT:
+        others = [r for other in ROUTERS if other is not router for r in other.routes]
         for hot in router.routes:
-            for route in earlier:
+            for route in others:
                 assert not hot.path_regex.match(_sample(route.path)), (hot.path, route.path)
                 assert not route.path_regex.match(_sample(hot.path)), (route.path, hot.path)
 

@@ -203,12 +203,13 @@ def _entry(code: str, name: str, counts: dict[str, int], computed_at: Any) -> di
 #
 # GET /metrics and /metrics/breakdown of the live view are what every dashboard polls. Each
 # request runs one autocommit statement on the event loop (services/db.py, `HotReader`: no
-# thread, no BEGIN/COMMIT, no ping): the caller's user row (still active, same token version), the region row (and its
-# children's names), and the stamps of the cells under the region (migration 0005: every
-# commit that changes cells moves them). While the stamps are those cached, the summed cells and
-# the rendered JSON are reused; otherwise the cells are summed again by an index range. The
-# stamps are read before the sums, so a cached entry is never newer than its stamp and a read
-# never serves figures older than the last recompute committed before its check.
+# thread, no BEGIN/COMMIT, no ping): the caller's user row (still active, same token
+# version), the region row (and its children's names), and the stamps of the cells under
+# the region (migration 0005: every commit that changes cells moves them). While the stamps
+# are those cached, the summed cells and the rendered JSON are reused; otherwise the cells
+# are summed again by an index range. The stamps are read before the sums, so a cached entry
+# is never newer than its stamp and a read never serves figures older than the last
+# recompute committed before its check.
 # Anything unusual (the frozen view, a bad period, a region outside the caller's subtree, no
 # region) takes the general path above.
 
