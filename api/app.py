@@ -13,7 +13,8 @@ from pydantic import BaseModel
 
 from api import errors, observability
 from api.hot_reads import HotReadsMiddleware
-from api.routers import HOT, ROUTERS, metrics
+from api.hot_writes import PATH, HotWritesMiddleware
+from api.routers import HOT, ROUTERS, inspections, metrics
 from services import db
 from services.settings import get_settings
 
@@ -82,17 +83,14 @@ class BodyLimitMiddleware:
 
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """The hot reader's pool belongs to the event loop that serves requests: opened here,
-    closed at shutdown."""
+    """The hot pools belong to the event loop that serves requests: opened here, closed at
+    shutdown."""
     url = await anyio.to_thread.run_sync(db.database_url)  # may start the embedded server
-    reader = db.HotReader(url, wait_seconds=get_settings().admission_wait_seconds)
-    await reader.open()
-    db.set_hot_reader(reader)
+    await db.open_hot_pools(url, wait_seconds=get_settings().admission_wait_seconds)
     try:
         yield
     finally:
-        db.set_hot_reader(None)
-        await reader.close()
+        await db.close_hot_pools()
 
 
 def create_app() -> FastAPI:
@@ -109,6 +107,7 @@ def create_app() -> FastAPI:
     errors.install(app)
 
     app.add_middleware(HotReadsMiddleware, routes=_routes_by_path(metrics.router))
+    app.add_middleware(HotWritesMiddleware, route=_route(inspections.router, "POST", PATH))
     app.add_middleware(BodyLimitMiddleware, max_body=get_settings().body_max_bytes)
 
     for router in ROUTERS:
@@ -120,6 +119,11 @@ def create_app() -> FastAPI:
 
 def _routes_by_path(router: Any) -> dict[str, Any]:
     return {route.path: route for route in router.routes}
+
+
+def _route(router: Any, method: str, path: str) -> Any:
+    (route,) = [r for r in router.routes if r.path == path and method in r.methods]
+    return route
 
 
 def _hot_routers_first(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import Overloaded
 from services import auth, outbox
-from services.actors import STAFF, Actor
+from services.actors import FIELD, STAFF, Actor
 from services.db import WRITE_POOL_MAX, new_session
 from services.errors import Forbidden
 from services.pagination import MAX_LIMIT
@@ -158,7 +158,7 @@ AdminUser = Annotated[Actor, require("admin")]
 CountyReader = Annotated[Actor, require("admin", "county")]
 RegionManager = Annotated[Actor, require("admin", "county", "township")]
 Staff = Annotated[Actor, require("admin", "county", "township", "inspector")]
-FieldWorker = Annotated[Actor, require("admin", "township", "inspector")]
+FieldWorker = Annotated[Actor, require(*FIELD)]
 AnyUser = CurrentActor
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 500")]

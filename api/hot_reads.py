@@ -47,7 +47,8 @@ def _query(raw: bytes) -> dict[str, str] | None:
     return params
 
 
-def _caller(scope: Any) -> auth.Caller | None:
+def known_caller(scope: Any, roles: tuple[str, ...]) -> auth.Caller | None:
+    """The caller of a bearer token this process knows, if its role is one of `roles`."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -57,7 +58,7 @@ def _caller(scope: Any) -> auth.Caller | None:
                 caller = auth.cached_caller(token)
             except DomainError:  # expired: the route says so
                 return None
-            if caller is None or caller.actor.role not in STAFF:
+            if caller is None or caller.actor.role not in roles:
                 return None
             return caller
     return None
@@ -88,7 +89,7 @@ class HotReadsMiddleware:
 
     async def _answer(self, scope: Any, render: Any) -> bytes | None:
         params = _query(scope["query_string"])
-        caller = _caller(scope) if params is not None else None
+        caller = known_caller(scope, STAFF) if params is not None else None
         if params is None or caller is None:
             return None
         hot = read.dashboard_scope(

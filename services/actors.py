@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 ROLES = ("admin", "county", "township", "inspector", "unit")
 STAFF = ("admin", "county", "township", "inspector")
+# Who records inspections and hazard events in the field (the county reads and supervises).
+FIELD = ("admin", "township", "inspector")
 
 
 @dataclass(frozen=True)

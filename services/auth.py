@@ -164,6 +164,11 @@ _STILL_VALID = select(_users.c.id).where(
 )
 
 
+# The same check as a statement of its own (`:uid`, `:ver`), for the hot paths that send it
+# with their other reads in one round trip.
+CALLER_OK_SQL = "SELECT id FROM users WHERE id = :uid AND active AND token_version = :ver"
+
+
 def check_caller(session: Session, caller: Caller) -> None:
     """Raise Unauthorized unless the caller's user is still active at the token's version.
 

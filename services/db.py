@@ -120,24 +120,29 @@ def pyformat(sql: str) -> str:
     return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", sql.replace("%", "%%"))
 
 
-class HotReader:
-    """The dashboard's hot reads, on the event loop: a small pool of autocommit connections.
+class HotPool:
+    """Statements on the event loop: a small pool of autocommit connections.
 
-    Each hot read is one or two single statements, so they need no transaction (no BEGIN, no
-    COMMIT, no ping on checkout) and, being async, no hand-off to a thread: the thread hop of a
-    sync endpoint was a sixth of a read's CPU (BENCHMARKS.md, figure 4). The API opens it in
-    its lifespan (the pool belongs to that event loop) and closes it at shutdown.
+    The dashboard's hot reads and the phones' single POST are each a few single statements, so
+    they need no transaction of their own (no BEGIN, no COMMIT, no ping on checkout: a write is
+    one statement, atomic by itself) and, being async, no hand-off to a thread: the thread
+    hops of a sync endpoint were a sixth of a read's CPU (BENCHMARKS.md, figures 3 and 4). The
+    API opens one pool for reads and one for writes in its lifespan (a pool belongs to that
+    event loop), so a stall of the writes (a slow disk's commits) never holds up the reads.
     """
 
-    SIZE = 6  # a few connections keep 2 cores busy; more readers wait for one
-
-    def __init__(self, url: str, *, wait_seconds: float) -> None:
+    def __init__(
+        self, url: str, *, size: int, wait_seconds: float, keep: int = 1, options: str = ""
+    ) -> None:
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": namedtuple_row}
+        if options:
+            kwargs["options"] = options
         self.pool = AsyncConnectionPool(
             libpq_url(url),
-            min_size=1,
-            max_size=self.SIZE,
+            min_size=keep,  # opened at start-up: a burst does not wait for new connections
+            max_size=size,
             timeout=wait_seconds,  # then PoolTimeout: the API answers 503, retry
-            kwargs={"autocommit": True, "row_factory": namedtuple_row},
+            kwargs=kwargs,
             open=False,
         )
 
@@ -148,9 +153,12 @@ class HotReader:
         await self.pool.close()
 
     async def all(self, sql: str, params: dict) -> list[Any]:
-        """The rows of one read-only statement, tried once more on a connection that turned out
-        dead (a PostgreSQL restart). The pool discards that one; the others idle in it died
-        with it, so they are checked (a round trip each, only after a failure) before the retry.
+        """The rows of one statement, tried once more on a connection that turned out dead (a
+        PostgreSQL restart). The pool discards that one; the others idle in it died with it,
+        so they are checked (a round trip each, only after a failure) before the retry.
+
+        A write may be retried too: every write sent here stores client-chosen ids, so a
+        first try that did commit makes the second fail on its unique keys, never store twice.
         """
         for attempt in (1, 2):
             try:
@@ -170,25 +178,52 @@ class HotReader:
         return rows[0]
 
 
+READ_POOL_SIZE = 6  # a few connections keep 2 cores busy; more readers wait for one
+HOT_WRITE_POOL_SIZE = 10  # a write also waits for its commit to reach the disk
+HOT_WRITE_POOL_KEEP = 4
+
+
+async def open_hot_pools(url: str, *, wait_seconds: float) -> None:
+    """Open the running event loop's read and write pools (the API's lifespan)."""
+    options = f"-c lock_timeout={_lock_timeout}" if _lock_timeout else ""
+    pools = (
+        HotPool(url, size=READ_POOL_SIZE, wait_seconds=wait_seconds),
+        HotPool(
+            url,
+            size=HOT_WRITE_POOL_SIZE,
+            keep=HOT_WRITE_POOL_KEEP,
+            wait_seconds=wait_seconds,
+            options=options,
+        ),
+    )
+    for pool in pools:
+        await pool.open()
+    _hot_pools[asyncio.get_running_loop()] = pools
+
+
+async def close_hot_pools() -> None:
+    for pool in _hot_pools.pop(asyncio.get_running_loop(), ()):
+        await pool.close()
+
+
 # By event loop: each running API (and each test client) serves on its own loop, and a pool
 # of async connections is bound to the loop that opened it.
-_hot_readers: dict[asyncio.AbstractEventLoop, HotReader] = {}
+_hot_pools: dict[asyncio.AbstractEventLoop, tuple[HotPool, HotPool]] = {}
 
 
-def set_hot_reader(reader: HotReader | None) -> None:
-    """Make `reader` the hot reader of the running event loop (None: forget it)."""
-    loop = asyncio.get_running_loop()
-    if reader is None:
-        _hot_readers.pop(loop, None)
-    else:
-        _hot_readers[loop] = reader
+def _hot(index: int) -> HotPool:
+    pools = _hot_pools.get(asyncio.get_running_loop())
+    if pools is None:
+        raise RuntimeError("no hot pools on this event loop: the API opens them in its lifespan")
+    return pools[index]
 
 
-def hot_reader() -> HotReader:
-    reader = _hot_readers.get(asyncio.get_running_loop())
-    if reader is None:
-        raise RuntimeError("no hot reader on this event loop: the API opens it in its lifespan")
-    return reader
+def hot_reader() -> HotPool:
+    return _hot(0)
+
+
+def hot_writer() -> HotPool:
+    return _hot(1)
 
 
 def reset_engine() -> None:

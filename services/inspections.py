@@ -15,8 +15,10 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from services import outbox
+from services import auth, outbox
 from services.actors import Actor
+from services.auth import Caller
+from services.db import HotPool, pyformat
 from services.errors import Conflict, Invalid, NotFound
 from services.hazards.service import check_not_future, check_unit_scope, hazard_digest, hazard_row
 from services.idempotency import check_replay, content_hash
@@ -58,8 +60,7 @@ class NewInspection:
     bucket: tuple[str, date]  # (region, month) of the inspection and all its hazards
 
 
-_KNOWN = text(
-    """
+_KNOWN_SQL = """
     SELECT 'inspection', id, region_code::text, request_hash
       FROM inspections WHERE id = ANY(CAST(:inspections AS uuid[]))
     UNION ALL
@@ -73,22 +74,33 @@ _KNOWN = text(
     SELECT 'category', NULL, code::text, NULL
       FROM hazard_categories WHERE active AND code = ANY(CAST(:categories AS text[]))
     """
+_KNOWN = text(_KNOWN_SQL)
+# The same, with the caller's check (still active at the token's version) as one more row.
+HOT_KNOWN_SQL = pyformat(
+    f"{_KNOWN_SQL} UNION ALL SELECT 'caller', id, NULL, NULL FROM ({auth.CALLER_OK_SQL}) c"
 )
 
 
 def load_known(session: Session, items: list[dict[str, Any]]) -> Known:
     """Everything the checks of these inspections read, in one round trip."""
+    session.flush()  # a text statement does not autoflush: what the session holds goes first
+    return _known_of(session.execute(_KNOWN, _known_params(items)))
+
+
+def _known_params(items: list[dict[str, Any]]) -> dict[str, Any]:
     hazards = [h for d in items for h in d.get("hazards") or []]
-    params = {
+    return {
         "inspections": _uuid_array({d["id"] for d in items}),
         "units": _uuid_array({d["unit_id"] for d in items}),
         "campaigns": _uuid_array({d["campaign_id"] for d in items if d.get("campaign_id")}),
         "hazards": _uuid_array({h["id"] for h in hazards}),
         "categories": list({h["category"] for h in hazards}),
     }
+
+
+def _known_of(rows: Iterable[Any]) -> Known:
     known = Known({}, {}, {}, set(), set())
-    session.flush()  # a text statement does not autoflush: what the session holds goes first
-    for kind, ident, code, digest in session.execute(_KNOWN, params):
+    for kind, ident, code, digest in rows:
         if kind == "inspection":
             known.inspections[ident] = (code, digest)
         elif kind == "unit":
@@ -97,7 +109,7 @@ def load_known(session: Session, items: list[dict[str, Any]]) -> Known:
             known.campaigns[ident] = code
         elif kind == "hazard":
             known.hazard_ids.add(ident)
-        else:
+        elif kind == "category":
             known.categories.add(code)
     return known
 
@@ -219,15 +231,25 @@ _HAZARD_COLUMNS = [
     ("created_by", "uuid"),
     ("request_hash", "text"),
 ]
-# One statement writes every inspection and hazard; the foreign keys from the hazards to the
-# inspections are checked at its end, when both are in.
-_WRITE = text(
+# One statement writes every inspection and hazard and marks their buckets; the foreign keys
+# from the hazards to the inspections are checked at its end, when both are in. Being one
+# statement, it is atomic by itself: the hot path sends it on an autocommit connection.
+_WRITE_SQL = (
     "WITH new_inspections AS ("
     + _unnest_insert("inspections", _INSPECTION_COLUMNS, "i_")
     + " RETURNING received_at), new_hazards AS ("
     + _unnest_insert("hazards", _HAZARD_COLUMNS, "h_")
-    + ") SELECT received_at FROM new_inspections LIMIT 1"
+    + f"), {outbox.MARKS_CTE} SELECT received_at FROM new_inspections LIMIT 1"
 )
+_WRITE = text(_WRITE_SQL)
+HOT_WRITE_SQL = pyformat(_WRITE_SQL)
+
+
+def _write_params(new: list[NewInspection]) -> dict[str, Any]:
+    params = _column_arrays([n.row for n in new], _INSPECTION_COLUMNS, "i_")
+    params.update(_column_arrays([h for n in new for h in n.hazards], _HAZARD_COLUMNS, "h_"))
+    params.update(outbox.marks_params(n.bucket for n in new))
+    return params
 
 
 def _column_arrays(rows: list[dict[str, Any]], columns: list[tuple[str, str]], prefix: str):
@@ -279,16 +301,14 @@ def write_inspections(session: Session, new: list[NewInspection]) -> datetime:
     touch once. Returns the time they were received (the transaction's, the column default)."""
     hazards = [h for n in new for h in n.hazards]
     if len(new) + len(hazards) < COPY_FROM_ROWS:
-        params = _column_arrays([n.row for n in new], _INSPECTION_COLUMNS, "i_")
-        params.update(_column_arrays(hazards, _HAZARD_COLUMNS, "h_"))
-        received_at = session.execute(_WRITE, params).scalar_one()
-    else:
-        session.flush()  # COPY goes around the session: what it holds must be written first
-        _copy(session, "inspections", _INSPECTION_COLUMNS, [n.row for n in new])
-        _copy(session, "hazards", _HAZARD_COLUMNS, hazards)
-        received_at = session.execute(text("SELECT now()")).scalar_one()
+        received_at = session.execute(_WRITE, _write_params(new)).scalar_one()
+        outbox.flag(session)
+        return received_at
+    session.flush()  # COPY goes around the session: what it holds must be written first
+    _copy(session, "inspections", _INSPECTION_COLUMNS, [n.row for n in new])
+    _copy(session, "hazards", _HAZARD_COLUMNS, hazards)
     outbox.mark(session, [n.bucket for n in new])
-    return received_at
+    return session.execute(text("SELECT now()")).scalar_one()
 
 
 def record_inspection(
@@ -304,8 +324,36 @@ def record_inspection(
         stored = session.get(Inspection, data["id"])
         assert stored is not None
         return Recorded(stored, hazards_of(session, stored.id), False)
-    received_at = write_inspections(session, [new])
-    # The rows just written, as (transient) records for the caller; no need to read them back.
+    return _recorded(new, write_inspections(session, [new]))
+
+
+async def record_new_inspection(
+    pool: HotPool, caller: Caller, data: dict[str, Any]
+) -> Recorded | None:
+    """The phone's POST of a new inspection on the event loop: two statements on `pool`'s
+    autocommit connections, the checks' read (with the caller's) and the write.
+
+    The rules are `check_inspection`'s, as for `record_inspection`; a DomainError means the
+    same answer as there. None means the general path must answer: the caller is no longer
+    valid, the id is stored already (a replay reads the stored record), or another request
+    stored one of the ids between the read and the write. Nothing is written then.
+    """
+    params = {**_known_params([data]), "uid": caller.actor.user_id, "ver": caller.token_version}
+    rows = await pool.all(HOT_KNOWN_SQL, params)
+    if not any(kind == "caller" for kind, *_ in rows):
+        return None
+    new = check_inspection(caller.actor, data, _known_of(rows), loc=["body"])
+    if new is None:
+        return None
+    try:
+        written = await pool.one(HOT_WRITE_SQL, _write_params([new]))
+    except psycopg.IntegrityError:
+        return None
+    return _recorded(new, written.received_at)
+
+
+def _recorded(new: NewInspection, received_at: datetime) -> Recorded:
+    """The rows just written, as (transient) records for the caller: no need to read them back."""
     inspection = Inspection(**new.row, received_at=received_at)
     hazards = [
         Hazard(

@@ -18,14 +18,33 @@ def touched(session: Session) -> bool:
     return bool(session.info.get(TOUCHED))
 
 
+def flag(session: Session) -> None:
+    """Note that this unit of work marked buckets: the edge that commits it reads the flag and
+    wakes the worker after the commit."""
+    session.info[TOUCHED] = True
+
+
 def mark(session: Session, buckets: Iterable[tuple[str, date]]) -> None:
     """Record (leaf region, local month) buckets whose figures must be recomputed."""
     rows = [{"region_code": r, "month": m} for r, m in sorted(set(buckets))]
     if not rows:
         return
-    # The edge that commits this session reads the flag and wakes the worker after the commit.
-    session.info[TOUCHED] = True
+    flag(session)
     # A plain insert takes no lock another writer could wait for; duplicates are cheap. On the
     # table with a list of rows: one cached statement (sent as one multi-row INSERT), not the
     # ORM's bulk machinery and a new compile for every number of rows.
     session.execute(insert(MetricMark.__table__), rows)
+
+
+# The marks as a part of a larger write statement (`WITH marks AS (…)`), for a write that is
+# one statement: its marks commit with it, and no round trip is spent on them.
+MARKS_CTE = (
+    "marks AS (INSERT INTO metric_marks (region_code, month) SELECT * FROM "
+    "unnest(CAST(:m_region AS text[]), CAST(:m_month AS date[])))"
+)
+
+
+def marks_params(buckets: Iterable[tuple[str, date]]) -> dict[str, list]:
+    """The parameters of MARKS_CTE: each distinct bucket once."""
+    rows = sorted(set(buckets))
+    return {"m_region": [r for r, _ in rows], "m_month": [m for _, m in rows]}

@@ -23,17 +23,28 @@ def figures_changed() -> None:
     The task runs `debounce` seconds after it is sent, so every write committed in that window
     is covered by it, and a burst of writes costs one task.
     """
+    if due():
+        send_recompute()
+
+
+def due() -> bool:
+    """Whether this commit opens a new debounce window (and so must send the task): the
+    event loop's writes ask this first and send, a blocking call, in a thread only then."""
     global _next_allowed
-    debounce = get_settings().recompute_debounce_seconds
     now = time.monotonic()
     with _lock:
         if now < _next_allowed:
-            return
-        _next_allowed = now + debounce
+            return False
+        _next_allowed = now + get_settings().recompute_debounce_seconds
+        return True
+
+
+def send_recompute() -> None:
+    global _next_allowed
     try:
         from worker.app import send
 
-        send("worker.tasks.recompute_marked", countdown=debounce)
+        send("worker.tasks.recompute_marked", countdown=get_settings().recompute_debounce_seconds)
     except Exception as exc:  # broker down: the marks wait in PostgreSQL
         log.warning("could not send recompute task: %s", exc)
         with _lock:

@@ -202,7 +202,7 @@ def _entry(code: str, name: str, counts: dict[str, int], computed_at: Any) -> di
 # -- the dashboard's hot reads: cached per process, checked on every request ----------------
 #
 # GET /metrics and /metrics/breakdown of the live view are what every dashboard polls. Each
-# request runs one autocommit statement on the event loop (services/db.py, `HotReader`: no
+# request runs one autocommit statement on the event loop (services/db.py, `HotPool`: no
 # thread, no BEGIN/COMMIT, no ping): the caller's user row (still active, same token
 # version), the region row (and its children's names), and the stamps of the cells under
 # the region (migration 0005: every commit that changes cells moves them). While the stamps

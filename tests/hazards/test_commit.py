@@ -38,9 +38,15 @@ def failing_commits(database):
         s.execute(text("DROP FUNCTION test_fail_at_commit()"))
 
 
-def test_a_commit_that_fails_is_answered_503_and_stores_nothing(client, failing_commits):
+@pytest.mark.parametrize("path", ["route", "hot"])
+def test_a_commit_that_fails_is_answered_503_and_stores_nothing(client, failing_commits, path):
+    """On the route (a token this process sees first) and on the hot path (api/hot_writes.py,
+    a known token), whose write commits by itself."""
     make_region_tree()
     headers = login_as(client, "inspector", TOWN_A)
+    if path == "hot":
+        warm = inspection_body(make_unit(VILLAGE_A1))
+        assert client.post("/api/v1/inspections", json=warm, headers=headers).status_code == 201
     body = inspection_body(make_unit(VILLAGE_A1), note="fail at commit")
 
     r = client.post("/api/v1/inspections", json=body, headers=headers)

@@ -86,14 +86,14 @@ def test_hot_reads_render_what_the_general_path_renders(client):
 def test_a_read_after_a_recompute_returns_the_new_figures(client, monkeypatch):
     a, _ = seed()
     sums = []
-    read_all = db.HotReader.all
+    read_all = db.HotPool.all
 
     async def counting(reader, statement, params):
         if statement in (read.SUMS_SQL, read.GROUPS_SQL):
             sums.append(params["code"])
         return await read_all(reader, statement, params)
 
-    monkeypatch.setattr(db.HotReader, "all", counting)
+    monkeypatch.setattr(db.HotPool, "all", counting)
     town_a = login_as(client, "township", TOWN_A)
     county = login_as(client, "county", COUNTY)
 

@@ -1,0 +1,116 @@
+"""The phone's POST /api/v1/inspections, answered before FastAPI's routing and dependencies.
+
+Inspectors' phones post each inspection with its hazards as it is recorded, the API's busiest
+write. The rules of a new inspection are one function (services/inspections.check_inspection)
+whichever path runs them; what this path saves is the framework around them: routing,
+dependency solving, the thread hand-offs of a sync endpoint, SQLAlchemy's session and the
+BEGIN and COMMIT of a transaction. Here it is two statements on the event loop, the checks'
+read and the write, which is one statement and so atomic on its own (BENCHMARKS.md, figure 3).
+
+Only the plain case is answered here: a JSON body that validates, sent with a token this process
+knows, of a field worker, recording a new inspection. Anything else falls through to the route
+with the body as it came: invalid input, a refusal by any rule, a replay of a stored id, a race
+on an id, an unknown token. The route is the one place that answers those, and nothing has
+been written when it is reached.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import orjson
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
+from pydantic import ValidationError
+
+from api.errors import unavailable
+from api.hot_reads import known_caller
+from api.routers.inspections import inspection_read
+from api.schemas.hazards import InspectionCreate
+from services import db, inspections
+from services.actors import FIELD
+from services.errors import DomainError
+from worker import dispatch
+
+PATH = "/api/v1/inspections"
+
+
+def _plain_json(scope: Any) -> bool:
+    """A JSON body of a stated length (what phones send); anything else takes the route."""
+    kind = length = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+        elif name == b"content-length":
+            length = value
+    return kind == b"application/json" and length is not None
+
+
+async def _body(receive: Any) -> bytes | None:
+    """The whole request body, or None when the client went away before sending it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Any) -> Any:
+    """A `receive` that hands the route the body already read, then the client's own."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Any:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+class HotWritesMiddleware:
+    def __init__(self, app: Any, route: Any) -> None:
+        # route: the FastAPI route this stands in for (its template labels the latency)
+        self.app, self.route = app, route
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        caller = known_caller(scope, FIELD) if _plain_json(scope) else None
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
+        body = await _body(receive)
+        if body is None:
+            return  # nobody to answer
+        try:
+            answer = await _record(caller, body)
+        except (PoolTimeout, OperationalError):  # the database is busy or away: retry
+            await unavailable()(scope, receive, send)
+            return
+        if answer is None:
+            await self.app(scope, _replaying(body, receive), send)
+            return
+        scope["route"] = self.route
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
+        await send({"type": "http.response.start", "status": 201, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+        if dispatch.due():  # after the write's commit; the send blocks, so in a thread
+            await anyio.to_thread.run_sync(dispatch.send_recompute)
+
+
+async def _record(caller: Any, body: bytes) -> bytes | None:
+    """The created inspection's JSON, or None for the route to answer."""
+    try:
+        data = InspectionCreate.model_validate(orjson.loads(body)).model_dump()
+    except (orjson.JSONDecodeError, ValidationError):
+        return None
+    try:
+        recorded = await inspections.record_new_inspection(db.hot_writer(), caller, data)
+    except DomainError:
+        return None
+    if recorded is None:
+        return None
+    return inspection_read(None, recorded.inspection, recorded.hazards).model_dump_json().encode()
