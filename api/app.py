@@ -95,6 +95,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     db.set_lock_timeout("5s")
+    db.set_parallel_query(False)
     app = FastAPI(
         lifespan=lifespan,
         title="Hazardtrack",

@@ -191,11 +191,13 @@ def batched(base: str, tok: str, units: list[str], *, batches: int, phones: int 
             stored = r.json().get("stored", 0) if r.status_code == 200 else 0
             return r.status_code, stored, time.perf_counter() - t
 
-    # Warm-up: one small batch per phone, so each API process has its connections, prepared
-    # statements and imports before the clock starts (both sides of a comparison get it).
+    # Warm-up: small batches, four per phone, so that each API process (the kernel picks which
+    # one accepts a connection) has its connections, prepared statements and imports before
+    # the clock starts; with one per phone, both could land on the same process and the other's
+    # first measured batch paid ~1 s for them (both sides of a comparison get it).
     warm = [
-        json.dumps({"inspections": [inspection_body(units[j]) for j in range(20)]}).encode()
-        for _ in range(phones)
+        json.dumps({"inspections": [inspection_body(units[j]) for j in range(50)]}).encode()
+        for _ in range(4 * phones)
     ]
     with concurrent.futures.ThreadPoolExecutor(phones) as pool:
         list(pool.map(send, warm))

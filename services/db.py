@@ -42,6 +42,29 @@ def set_lock_timeout(timeout: str | None) -> None:
     _lock_timeout = timeout
 
 
+_parallel_query = True
+
+
+def set_parallel_query(enabled: bool) -> None:
+    """Let this process's statements use PostgreSQL's parallel query, or not (set before the
+    engine exists).
+
+    The API turns it off: a request's statements are index probes and small writes, and the
+    planner still chose parallel workers for some (a /sync batch's checks over 2,000 ids ran
+    in 23 ms with two workers, 6.6 ms without: their start-up and coordination cost three
+    times the work, BENCHMARKS.md, figure 3). On a busy API the cores are taken anyway.
+    """
+    global _parallel_query
+    _parallel_query = enabled
+
+
+def _connection_options() -> str:
+    options = [f"-c lock_timeout={_lock_timeout}"] if _lock_timeout else []
+    if not _parallel_query:
+        options.append("-c max_parallel_workers_per_gather=0")
+    return " ".join(options)
+
+
 def sqlalchemy_url(url: str) -> str:
     """Accept the plain `postgresql://` form of the contract and pick the psycopg 3 driver."""
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
@@ -97,7 +120,8 @@ def get_engine() -> Engine:
     global _engine, _sessionmaker
     with _lock:
         if _engine is None:
-            connect_args = {"options": f"-c lock_timeout={_lock_timeout}"} if _lock_timeout else {}
+            options = _connection_options()
+            connect_args = {"options": options} if options else {}
             _engine = create_engine(
                 sqlalchemy_url(database_url()),
                 connect_args=connect_args,
@@ -185,9 +209,9 @@ HOT_WRITE_POOL_KEEP = 4
 
 async def open_hot_pools(url: str, *, wait_seconds: float) -> None:
     """Open the running event loop's read and write pools (the API's lifespan)."""
-    options = f"-c lock_timeout={_lock_timeout}" if _lock_timeout else ""
+    options = _connection_options()
     pools = (
-        HotPool(url, size=READ_POOL_SIZE, wait_seconds=wait_seconds),
+        HotPool(url, size=READ_POOL_SIZE, wait_seconds=wait_seconds, options=options),
         HotPool(
             url,
             size=HOT_WRITE_POOL_SIZE,

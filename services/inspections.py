@@ -184,14 +184,22 @@ def check_inspection(
     return NewInspection(row, hazard_rows, (region, month))
 
 
-def _unnest_insert(table: str, columns: list[tuple[str, str]], prefix: str) -> str:
-    """INSERT of many rows given as one array parameter per column (`prefix` + column)."""
-    names = ", ".join(c for c, _ in columns)
-    arrays = ", ".join(
-        f"CAST(:{prefix}{c} AS {'text' if t == 'jsonb' else t}[])" for c, t in columns
+def json_insert(table: str, columns: list[str], param: str) -> str:
+    """INSERT of the rows given as one JSON array of objects keyed by column (`param`).
+
+    One orjson call encodes them all; an array parameter per column cost psycopg a Python
+    call per value, the most of a small write's CPU in the API (BENCHMARKS.md, figure 3).
+    A JSON null is SQL NULL, also in jsonb columns.
+    """
+    names = ", ".join(columns)
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {names} "
+        f"FROM json_populate_recordset(NULL::{table}, CAST(:{param} AS json))"
     )
-    values = ", ".join(f"CAST({c} AS jsonb)" if t == "jsonb" else c for c, t in columns)
-    return f"INSERT INTO {table} ({names}) SELECT {values} FROM unnest({arrays}) AS t({names})"
+
+
+def rows_json(rows: list[dict[str, Any]]) -> str:
+    return orjson.dumps(rows).decode()
 
 
 _INSPECTION_COLUMNS = [
@@ -236,9 +244,9 @@ _HAZARD_COLUMNS = [
 # statement, it is atomic by itself: the hot path sends it on an autocommit connection.
 _WRITE_SQL = (
     "WITH new_inspections AS ("
-    + _unnest_insert("inspections", _INSPECTION_COLUMNS, "i_")
+    + json_insert("inspections", [c for c, _ in _INSPECTION_COLUMNS], "inspections")
     + " RETURNING received_at), new_hazards AS ("
-    + _unnest_insert("hazards", _HAZARD_COLUMNS, "h_")
+    + json_insert("hazards", [c for c, _ in _HAZARD_COLUMNS], "hazards")
     + f"), {outbox.MARKS_CTE} SELECT received_at FROM new_inspections LIMIT 1"
 )
 _WRITE = text(_WRITE_SQL)
@@ -246,20 +254,11 @@ HOT_WRITE_SQL = pyformat(_WRITE_SQL)
 
 
 def _write_params(new: list[NewInspection]) -> dict[str, Any]:
-    params = _column_arrays([n.row for n in new], _INSPECTION_COLUMNS, "i_")
-    params.update(_column_arrays([h for n in new for h in n.hazards], _HAZARD_COLUMNS, "h_"))
-    params.update(outbox.marks_params(n.bucket for n in new))
-    return params
-
-
-def _column_arrays(rows: list[dict[str, Any]], columns: list[tuple[str, str]], prefix: str):
-    out = {}
-    for column, kind in columns:
-        values = [r[column] for r in rows]
-        if kind == "jsonb":
-            values = [_json(v) for v in values]
-        out[prefix + column] = values
-    return out
+    return {
+        "inspections": rows_json([n.row for n in new]),
+        "hazards": rows_json([h for n in new for h in n.hazards]),
+        **outbox.marks_params(n.bucket for n in new),
+    }
 
 
 def _json(value: Any) -> str | None:

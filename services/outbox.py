@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import orjson
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -39,12 +40,12 @@ def mark(session: Session, buckets: Iterable[tuple[str, date]]) -> None:
 # The marks as a part of a larger write statement (`WITH marks AS (…)`), for a write that is
 # one statement: its marks commit with it, and no round trip is spent on them.
 MARKS_CTE = (
-    "marks AS (INSERT INTO metric_marks (region_code, month) SELECT * FROM "
-    "unnest(CAST(:m_region AS text[]), CAST(:m_month AS date[])))"
+    "marks AS (INSERT INTO metric_marks (region_code, month) SELECT region_code, month "
+    "FROM json_populate_recordset(NULL::metric_marks, CAST(:marks AS json)))"
 )
 
 
-def marks_params(buckets: Iterable[tuple[str, date]]) -> dict[str, list]:
-    """The parameters of MARKS_CTE: each distinct bucket once."""
-    rows = sorted(set(buckets))
-    return {"m_region": [r for r, _ in rows], "m_month": [m for _, m in rows]}
+def marks_params(buckets: Iterable[tuple[str, date]]) -> dict[str, str]:
+    """The parameter of MARKS_CTE: each distinct bucket once, as JSON rows."""
+    rows = [{"region_code": r, "month": m} for r, m in sorted(set(buckets))]
+    return {"marks": orjson.dumps(rows).decode()}
