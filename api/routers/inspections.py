@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from api.deps import AnyUser, Cursor, Db, FieldWorker, Limit
+from api.json_route import OrjsonRoute
 from api.routers.hazard_views import hazard_read
 from api.schemas.common import Page
 from api.schemas.hazards import InspectionCreate, InspectionRead
@@ -15,7 +16,7 @@ from services.models import Hazard, Inspection
 from services.pagination import paginate
 from services.regions import get_region
 
-router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"])
+router = APIRouter(prefix="/api/v1/inspections", tags=["inspections"], route_class=OrjsonRoute)
 ERRORS = {404: {"description": "not found"}, 409: {"description": "id reused with other content"}}
 
 

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from api.deps import Db, FieldWorker
+from api.json_route import OrjsonRoute
 from api.schemas.common import WriteModel
 from api.schemas.hazards import InspectionCreate, SyncEvent
 from services import sync
 from services.sync import MAX_ITEMS
 
-router = APIRouter(prefix="/api/v1", tags=["sync"])
+router = APIRouter(prefix="/api/v1", tags=["sync"], route_class=OrjsonRoute)
 
 
 class SyncRequest(WriteModel):
