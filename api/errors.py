@@ -7,7 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from services.errors import (
     Conflict,
@@ -99,4 +99,7 @@ def install(app: FastAPI) -> None:
         retryable = getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
         if retryable or exc.connection_invalidated or "connection" in str(exc.orig).lower():
             return unavailable()
+        if isinstance(exc, DataError):  # a value the database cannot take (e.g. a NUL)
+            reason = str(exc.orig).splitlines()[0]
+            return JSONResponse(_validation_body([{"loc": [], "msg": reason}]), status_code=422)
         raise exc

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from services import auth, outbox
 from services.actors import Actor
-from services.auth import Caller
 from services.db import HotPool, pyformat
 from services.errors import Conflict, Invalid, NotFound
 from services.hazards.service import check_not_future, check_unit_scope, hazard_digest, hazard_row
@@ -201,7 +200,7 @@ def json_insert(table: str, columns: list[str], param: str) -> str:
     )
 
 
-def rows_json(rows: list[dict[str, Any]]) -> str:
+def _rows_json(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows).decode()
 
 
@@ -258,8 +257,8 @@ HOT_WRITE_SQL = pyformat(_WRITE_SQL)
 
 def _write_params(new: list[NewInspection]) -> dict[str, Any]:
     return {
-        "inspections": rows_json([n.row for n in new]),
-        "hazards": rows_json([h for n in new for h in n.hazards]),
+        "inspections": _rows_json([n.row for n in new]),
+        "hazards": _rows_json([h for n in new for h in n.hazards]),
         **outbox.marks_params(n.bucket for n in new),
     }
 
@@ -330,7 +329,7 @@ def record_inspection(
 
 
 async def record_new_inspection(
-    pool: HotPool, caller: Caller, data: dict[str, Any]
+    pool: HotPool, caller: auth.Caller, data: dict[str, Any]
 ) -> Recorded | None:
     """The phone's POST of a new inspection on the event loop: two statements on `pool`'s
     autocommit connections, the checks' read (with the caller's) and the write.
@@ -349,7 +348,7 @@ async def record_new_inspection(
         return None
     try:
         written = await pool.one(HOT_WRITE_SQL, _write_params([new]))
-    except psycopg.IntegrityError:
+    except (psycopg.IntegrityError, psycopg.DataError):  # the route's answer: 409 or 422
         return None
     return _recorded(new, written.received_at)
 

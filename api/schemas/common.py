@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, WrapSerializer
+from pydantic import BaseModel, ConfigDict, WithJsonSchema, WrapSerializer, field_validator
 
 from services.settings import get_settings
 
@@ -28,9 +28,18 @@ LocalDatetime = Annotated[
 
 
 class WriteModel(BaseModel):
-    """Base of every request body: unknown fields are refused, so nobody sets `status` by hand."""
+    """Base of every request body: unknown fields are refused, so nobody sets `status` by hand;
+    text PostgreSQL cannot store (a NUL character) is refused naming its field."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and "\x00" in t for t in texts):
+            raise ValueError("contains a NUL character")
+        return value
 
 
 class ReadModel(BaseModel):

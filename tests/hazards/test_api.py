@@ -127,6 +127,23 @@ def test_malformed_json_is_422_naming_the_body(client, world, path, body):
     assert error["type"] == "json_invalid" and error["loc"][0] == "body"
 
 
+def test_text_the_database_cannot_store_is_422_not_500(client, world):
+    """A NUL character: refused naming the field, on the route and the hot path (the second
+    POST's token is known), in a /sync item, and in a query parameter; nothing stored."""
+    for _ in range(2):
+        body = inspection_body(world["unit"], note="a\u0000b")
+        r = client.post("/api/v1/inspections", json=body, headers=world["inspector"])
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", "note"]
+    body = inspection_body(world["unit"], hazards=[hazard_body(description="x\u0000")])
+    r = client.post("/api/v1/sync", json={"inspections": [body]}, headers=world["inspector"])
+    assert r.status_code == 200 and r.json()["refused"] == 1, r.text
+    assert r.json()["results"][0]["detail"][0]["loc"][-1] == "description"
+    r = client.get("/api/v1/inspections", params={"kind": "a\u0000b"}, headers=world["inspector"])
+    assert r.status_code == 422, r.text
+    assert client.get("/api/v1/hazards", headers=world["township"]).json()["items"] == []
+
+
 def test_unit_outside_the_inspectors_township_is_refused(client, world):
     body = inspection_body(world["unit_b"], hazards=[hazard_body()])
     r = client.post("/api/v1/inspections", json=body, headers=world["inspector"])
