@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from services.errors import Invalid
@@ -16,8 +17,12 @@ from services.errors import Invalid
 _PERIOD = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))?$")
 
 
+@lru_cache(maxsize=4096)
 def local_month(at: datetime, tz: ZoneInfo) -> date:
-    """First day of the local month that `at` falls in."""
+    """First day of the local month that `at` falls in.
+
+    Cached: an inspection's hazards are found at its own time, so a batch asks for the same
+    instant three times over."""
     local = at.astimezone(tz)
     return date(local.year, local.month, 1)
 

@@ -36,8 +36,12 @@ class WriteModel(BaseModel):
     @field_validator("*")
     @classmethod
     def _storable(cls, value: Any) -> Any:
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
+        # Called for every field of every item of a /sync batch: kept to type tests and `in`.
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                raise ValueError("contains a NUL character")
+        elif kind is list and any(type(t) is str and "\x00" in t for t in value):
             raise ValueError("contains a NUL character")
         return value
 
