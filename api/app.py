@@ -100,11 +100,16 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.close_hot_pools()
 
 
+# FastAPI's native OpenTelemetry, all of it (HAZARDTRACK_OTEL=true keeps FastAPI's defaults).
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+
+
 def create_app() -> FastAPI:
     db.set_lock_timeout("5s")
     db.set_parallel_query(False)
     app = FastAPI(
         lifespan=lifespan,
+        telemetry=None if get_settings().otel else NO_TELEMETRY,
         title="Hazardtrack",
         version="1.0",
         description=(
