@@ -7,7 +7,9 @@ its county for the current quarter, alternately. Two tools:
 
 - wrk (Debian's package, closed loop: --connections each wait for their answer) gives the
   throughput ceiling and its latency distribution (--latency);
-- bench/loadgen.py (open loop at a fixed arrival rate) gives p99 at the target rate.
+- bench/loadgen.py (open loop at a fixed arrival rate) gives p99 at the target rate: a
+  stricter reading than figure 4 asks for (figure 3 names the open model, figure 4 does not),
+  and on 2 cores the Python generator's own ~0.1 ms per request is part of what it measures.
 
 Baseline in the same run: GET /healthz through the same tool and API processes.
 The figures are first recomputed once so the cells exist (a dashboard reads cells, not records).
@@ -151,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                     "req/s",
                     baseline=wh["rps"],
                     baseline_name=f"GET /healthz, wrk -c {args.connections}",
-                    target=">= 2,000 req/s",
-                    ok=w["rps"] >= 2000 and w["non_2xx"] == 0,
+                    # Figure 4 asks for both in one run: the throughput, and p99 within it.
+                    target=">= 2,000 req/s with p99 <= 20 ms in the same run",
+                    ok=w["rps"] >= 2000 and w["p99_ms"] <= 20 and w["non_2xx"] == 0,
                     extra={
                         "scale": args.scale,
                         "wrk": w,
@@ -166,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                     "ms",
                     baseline=wh["p99_ms"],
                     baseline_name="GET /healthz p99 (wrk)",
-                    target=f"closed loop, {args.connections} connections",
+                    target=f"<= 20 ms (closed loop, {args.connections} connections)",
+                    ok=w["p99_ms"] <= 20,
                 )
             headers = {"Authorization": f"Bearer {tok}"}
             reqs = [loadgen.build("GET", base + p, headers=headers) for p in paths]

@@ -217,7 +217,11 @@ async def open_hot_pools(url: str, *, wait_seconds: float) -> None:
             size=HOT_WRITE_POOL_SIZE,
             keep=HOT_WRITE_POOL_KEEP,
             wait_seconds=wait_seconds,
-            options=options,
+            # Its two statements (the known rows by id, the write) are prepared after a few
+            # runs, but PostgreSQL kept planning them again at every run (the id arrays make
+            # a generic plan look dearer): a fifth of the backend's CPU per POST. Their plans
+            # are key lookups and inserts, the same for any ids.
+            options=f"{options} -c plan_cache_mode=force_generic_plan".strip(),
         ),
     )
     for pool in pools:
