@@ -5,8 +5,9 @@
 - Single inspection with two hazards, POST /api/v1/inspections, under an open model: a fixed
   arrival rate (bench/loadgen.py), latency from each request's due time. Baseline in the same
   run: GET /healthz at the same rate through the same generator and API (the HTTP stack's own
-  cost). Then a ramp finds the highest rate this machine sustains with p99 <= 50 ms, with
-  GET /healthz measured at every rate of the ramp on the same fresh API.
+  cost). Then a ramp finds the highest rate this machine sustains with p99 <= 50 ms (a rate
+  gets a second try before the ramp stops), with GET /healthz measured at every rate of the
+  ramp on the same fresh API.
 - One client, sequential POSTs (closed loop): the cost of one request without queueing.
 - Batched upload: POST /api/v1/sync with 500 inspections x 2 hazards (an offline phone's
   queue), two phones at once; hazards/s. Baseline: COPY of the same number of hazard rows
@@ -269,17 +270,24 @@ def single_figures(args, stage, seq) -> None:
     best, best_s, best_hz = None, None, None
     ramp = [float(x) for x in args.ramp.split(",") if x]
     for r in ramp:
-        s, hz = stage(r, max(4.0, args.duration / 2), healthz=True)
-        common.say(
-            f"  ramp {r:.0f}/s: POST rps {s['rps']}, p50 {s['p50_ms']} ms, "
-            f"p99 {s['p99_ms']} ms, timeouts {s['timeouts']}, errors {s['errors']}, "
-            f"statuses {s['statuses']} | GET /healthz rps {hz['rps']}, p50 {hz['p50_ms']} ms, "
-            f"p99 {hz['p99_ms']} ms"
-        )
-        if s["rps"] >= 0.98 * r and s["p99_ms"] <= 50:
-            best, best_s, best_hz = r, s, hz
-        else:
+        # A rate counts as sustained when one of two tries meets the target: on a shared
+        # machine one stage can meet a neighbour's burst, and a single miss stopped the
+        # ramp far below what the next stages then reached (session 5: 75/s in a full run,
+        # 300-400/s alone).
+        for attempt in (1, 2):
+            s, hz = stage(r, max(4.0, args.duration / 2), healthz=True)
+            common.say(
+                f"  ramp {r:.0f}/s (try {attempt}): POST rps {s['rps']}, p50 {s['p50_ms']} ms, "
+                f"p99 {s['p99_ms']} ms, timeouts {s['timeouts']}, errors {s['errors']}, "
+                f"statuses {s['statuses']} | GET /healthz rps {hz['rps']}, "
+                f"p50 {hz['p50_ms']} ms, p99 {hz['p99_ms']} ms"
+            )
+            sustained = s["rps"] >= 0.98 * r and s["p99_ms"] <= 50
+            if sustained:
+                break
+        if not sustained:
             break
+        best, best_s, best_hz = r, s, hz
     if ramp:
         common.report(
             "3_single_inspection_ceiling",

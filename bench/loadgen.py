@@ -53,6 +53,20 @@ class Connection:
     async def request(self, raw: bytes) -> tuple[int, bytes]:
         if self.writer is None:
             await self.open()
+            return await self._exchange(raw)
+        try:
+            return await self._exchange(raw)
+        except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+            # A kept-alive connection the server closed while it sat idle (uvicorn drops
+            # them after 5 s): nothing of an answer came, so send again on a new one, as
+            # HTTP clients do. Safe here: every write the benchmarks send carries its ids.
+            if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                raise
+            self.close()
+            await self.open()
+            return await self._exchange(raw)
+
+    async def _exchange(self, raw: bytes) -> tuple[int, bytes]:
         assert self.reader and self.writer
         self.writer.write(raw)
         head = await self.reader.readuntil(b"\r\n\r\n")
