@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import http.client
 import json
 import re
 import subprocess
@@ -31,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import orjson  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench import common, loadgen  # noqa: E402
@@ -168,11 +170,12 @@ def run_rate(base: str, make, rate: float, duration: float, warmup: float = 1.0)
     return loadgen.summary(res)
 
 
-def batched(base: str, tok: str, units: list[str], *, batches: int, phones: int = 2) -> dict:
-    """`batches` uploads of 500 inspections x 2 hazards, `phones` at a time; hazards/s."""
+def batched(
+    base: str, tok: str, units: list[str], *, batches: int, api_pid: int, phones: int = 2
+) -> dict:
+    """`batches` uploads of 500 inspections x 2 hazards, `phones` at a time; hazards/s, and
+    where each batch's CPU went (the API's processes, PostgreSQL's backends)."""
     import concurrent.futures
-
-    import httpx
 
     headers = {"Authorization": f"Bearer {tok}"}
     bodies = [
@@ -181,16 +184,26 @@ def batched(base: str, tok: str, units: list[str], *, batches: int, phones: int 
     ]
     payloads = [json.dumps(b, ensure_ascii=False).encode() for b in bodies]
 
+    host, port = base.removeprefix("http://").split(":")
+
     def send(p: bytes) -> tuple[int, int, float]:
+        # The standard library's client and orjson: the phones run on the same two cores, and
+        # httpx (a client per batch, its JSON decoding) took ~45 ms of CPU per batch of them.
         t = time.perf_counter()
-        with httpx.Client(timeout=300) as c:
-            r = c.post(
-                f"{base}/api/v1/sync",
-                content=p,
+        conn = http.client.HTTPConnection(host, int(port), timeout=300)
+        try:
+            conn.request(
+                "POST",
+                "/api/v1/sync",
+                body=p,
                 headers={**headers, "Content-Type": "application/json"},
             )
-            stored = r.json().get("stored", 0) if r.status_code == 200 else 0
-            return r.status_code, stored, time.perf_counter() - t
+            r = conn.getresponse()
+            body = r.read()
+        finally:
+            conn.close()
+        stored = orjson.loads(body).get("stored", 0) if r.status == 200 else 0
+        return r.status, stored, time.perf_counter() - t
 
     # Warm-up: small batches, four per phone, so that each API process (the kernel picks which
     # one accepts a connection) has its connections, prepared statements and imports before
@@ -202,10 +215,12 @@ def batched(base: str, tok: str, units: list[str], *, batches: int, phones: int 
     ]
     with concurrent.futures.ThreadPoolExecutor(phones) as pool:
         list(pool.map(send, warm))
-    t = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(phones) as pool:
-        results = list(pool.map(send, payloads))
-    seconds = time.perf_counter() - t
+    with common.CpuAccount(api_pid) as cpu:
+        t = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(phones) as pool:
+            results = list(pool.map(send, payloads))
+        seconds = time.perf_counter() - t
+    common.say("  /sync: " + cpu.per_request(batches).replace("per request", "per batch"))
     stored = sum(s for _, s, _ in results)
     return {
         "seconds": round(seconds, 3),
@@ -214,6 +229,7 @@ def batched(base: str, tok: str, units: list[str], *, batches: int, phones: int 
         "hazards_per_s": round(stored * 2 / seconds, 1),
         "statuses": [s for s, _, _ in results],
         "batch_seconds": [round(b, 3) for _, _, b in results],
+        "cpu_ms_per_batch": {k: round(v / batches * 1e3, 1) for k, v in cpu.groups.items()},
     }
 
 
@@ -351,7 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         default="25,50,75,100,125,150,175,200,250,300,400,600,800",
         help="rates to try for the ceiling (comma-separated); '' skips",
     )
-    parser.add_argument("--batches", type=int, default=6)
+    # 16 batches, 8 per phone: about 2 s of uploads (6 took under a second, too short to
+    # measure on a shared machine).
+    parser.add_argument("--batches", type=int, default=16)
     parser.add_argument(
         "--sequential", type=int, default=200, help="one client's sequential POSTs; 0 skips"
     )
@@ -423,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         fresh_api()
         with common.PeakRss([api.pid]) as rss:
-            b = batched(base, tok, units, batches=args.batches)
+            b = batched(base, tok, units, batches=args.batches, api_pid=api.pid)
         peak = max(peak, rss.max_mb())
         common.say(f"  /sync: {b}")
         base_copy = copy_baseline(url, b["hazards"] or 1000)
