@@ -78,30 +78,41 @@ celery_app.conf.update(
 def _survive_broker_loss_with_unacked_tasks() -> None:
     """Keep the worker alive when a Redis broker goes away while tasks are unacknowledged.
 
-    kombu 5.7's Redis channel, closing after the connection was lost, tries to put its
-    unacknowledged messages back through a connection that no longer exists, and the
-    AttributeError ends the worker (exit 0, so `Restart=on-failure` would not even restart it).
-    The messages are still in Redis' unacked index and come back after the visibility timeout;
-    the figures never depended on them, since the marks live in PostgreSQL. So the worker lets
-    go of them and reconnects, as it does when nothing was in flight.
+    kombu 5.7's Redis channel, once the connection is lost, still tries to reach Redis through
+    it: closing, it puts its unacknowledged messages back; and a task that finishes during the
+    outage has its (late) ack or reject run after the worker reconnected, on the old channel.
+    Each ends in an AttributeError that stops the worker (exit 0, so `Restart=on-failure`
+    would not even restart it; seen in tests/faults/redis_outage.py under load). Those
+    messages are still in Redis' unacked index and come back after the visibility timeout,
+    and every task is safe to run twice (the marks live in PostgreSQL). So the worker lets go
+    of them and carries on, as it does when nothing was in flight.
     """
     from kombu.transport import redis as redis_transport
 
-    original = redis_transport.QoS.restore_unacked
-    if getattr(original, "_hazardtrack_guard", False):
-        return
+    def guarded(name: str, drop) -> None:
+        original = getattr(redis_transport.QoS, name)
+        if getattr(original, "_hazardtrack_guard", False):
+            return
 
-    def restore_unacked(self, client=None):
-        try:
-            return original(self, client)
-        except AttributeError:
-            if self.channel.connection is not None and self.channel.connection.client is not None:
-                raise
-            log.warning("broker connection lost with unacknowledged tasks; Redis redelivers them")
-            self._delivered.clear()
+        def method(self, *args, **kwargs):
+            try:
+                return original(self, *args, **kwargs)
+            except AttributeError:
+                conn = self.channel.connection
+                if conn is not None and conn.client is not None:
+                    raise  # not the lost connection: a real error
+                log.warning(
+                    "broker connection lost with unacknowledged tasks; Redis redelivers them",
+                    step=name,
+                )
+                drop(self, *args)
 
-    restore_unacked._hazardtrack_guard = True
-    redis_transport.QoS.restore_unacked = restore_unacked
+        method._hazardtrack_guard = True
+        setattr(redis_transport.QoS, name, method)
+
+    guarded("restore_unacked", lambda qos, *_: qos._delivered.clear())
+    guarded("ack", lambda qos, tag, *_: qos._delivered.pop(tag, None))
+    guarded("reject", lambda qos, tag, *_: qos._delivered.pop(tag, None))
 
 
 _survive_broker_loss_with_unacked_tasks()

@@ -107,6 +107,9 @@ class Stack:
                 proc = self.procs.get(name)
                 if proc is not None and proc.poll() is not None and not self._closing.is_set():
                     self.restarts.append(f"{name} (exit {proc.returncode})")
+                    # Why it exited, in the run's output (a failed check shows it).
+                    tail = "\n    ".join(self.log(name).splitlines()[-15:])
+                    print(f"  .. {name} exited ({proc.returncode}); its log ended:\n    {tail}")
                     self.spawn(name, *args, supervise=False)
 
     # --- PostgreSQL and Redis -------------------------------------------------------------
