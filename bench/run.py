@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psycopg  # noqa: E402
+
 from bench import common  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -29,6 +31,22 @@ def step(script: str, args: list[str]) -> int:
     code = subprocess.call([sys.executable, str(HERE / script), *args], cwd=common.ROOT)
     common.say(f"=== {script}: exit {code} in {time.monotonic() - t:.0f} s")
     return code
+
+
+def settle(name: str) -> None:
+    """VACUUM ANALYZE what a benchmark that writes records grew, before the next one starts.
+
+    Left to autovacuum, that work started during the next benchmark: the dashboard reads,
+    right after the ingest's ~30,000 inspections, measured 1,882 req/s (p99 37 ms) in one full
+    run and 2,481 (p99 18 ms) alone, their API and backends each a third dearer per request.
+    """
+    t = time.monotonic()
+    with psycopg.connect(common.db_url(name), autocommit=True) as conn:
+        for table in ("hazards", "inspections", "hazard_events", "metric_marks", "metric_cells"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+    common.say(
+        f"=== settled (VACUUM ANALYZE of the tables it wrote) in {time.monotonic() - t:.0f} s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
             failed |= step("bench_recompute.py", scale)
         elif s == "freshness":
             failed |= step("bench_freshness.py", scale + (["--hazards", "200"] if quick else []))
+            settle(name)
         elif s == "ingest":
             extra = ["--duration", "3", "--ramp", "", "--batches", "1", "--rate", "100"]
             failed |= step("bench_ingest.py", scale + (extra if quick else []))
+            settle(name)
         elif s == "reads":
             extra = ["--duration", "3", "--rate", "200"]
             failed |= step("bench_reads.py", scale + (extra if quick else []))
