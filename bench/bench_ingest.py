@@ -296,7 +296,8 @@ def single_figures(args, stage, seq) -> None:
                 f"  ramp {r:.0f}/s (try {attempt}): POST rps {s['rps']}, p50 {s['p50_ms']} ms, "
                 f"p99 {s['p99_ms']} ms, timeouts {s['timeouts']}, errors {s['errors']}, "
                 f"statuses {s['statuses']} | GET /healthz rps {hz['rps']}, "
-                f"p50 {hz['p50_ms']} ms, p99 {hz['p99_ms']} ms"
+                f"p50 {hz['p50_ms']} ms, p99 {hz['p99_ms']} ms | CPU ms per POST "
+                f"{s['cpu_ms_per_post']}"
             )
             sustained = s["rps"] >= 0.98 * r and s["p99_ms"] <= 50
             if sustained:
@@ -408,9 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         run_rate(base, post_inspection_factory(base, tok, units), min(rate, 40.0), 2, warmup=0)
         health = loadgen.build("GET", base + "/healthz")
         hz = run_rate(base, lambda i: health, rate, duration) if healthz else None
-        with common.PeakRss([api.pid]) as rss:
+        with common.PeakRss([api.pid]) as rss, common.CpuAccount(api.pid) as cpu:
             s = run_rate(base, post_inspection_factory(base, tok, units), rate, duration)
         peak = max(peak, rss.max_mb())
+        # Where each POST's CPU went at this rate ("other processes" is mostly the generator).
+        s["cpu_ms_per_post"] = {
+            k: round(v / max(1, s["sent"]) * 1e3, 3) for k, v in cpu.groups.items() if v >= 0.05
+        }
         return s, hz
 
     def seq(n: int) -> dict:
