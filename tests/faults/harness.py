@@ -170,7 +170,7 @@ class Stack:
 
     def start_api(self) -> None:
         self.spawn("api", "api", "--port", str(self.api_port), "--log-level", "warning")
-        _wait_port(self.api_port)
+        _wait_healthz(self.api_port)
 
     def start_worker(self, name: str = "worker") -> None:
         self.spawn(name, "worker", "--concurrency", "2", "--log-level", "info")
@@ -274,6 +274,20 @@ def _wait_port(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"port {port} did not open")
+
+
+def _wait_healthz(port: int, timeout: float = 30) -> None:
+    """Until GET /healthz answers 200: the API serves, not only listens (a script's first
+    request, right after the port opened, once found the connection closed unanswered)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the API on port {port} did not answer /healthz")
 
 
 # --- data shared by the scripts ---------------------------------------------------------------
