@@ -220,7 +220,7 @@ def batched(
         with concurrent.futures.ThreadPoolExecutor(phones) as pool:
             results = list(pool.map(send, payloads))
         seconds = time.perf_counter() - t
-    common.say("  /sync: " + cpu.per_request(batches).replace("per request", "per batch"))
+    common.say("  /sync: " + cpu.per_request(batches, unit="batch", units="batches"))
     stored = sum(s for _, s, _ in results)
     return {
         "seconds": round(seconds, 3),
@@ -229,7 +229,7 @@ def batched(
         "hazards_per_s": round(stored * 2 / seconds, 1),
         "statuses": [s for s, _, _ in results],
         "batch_seconds": [round(b, 3) for _, _, b in results],
-        "cpu_ms_per_batch": {k: round(v / batches * 1e3, 1) for k, v in cpu.groups.items()},
+        "cpu_ms_per_batch": cpu.ms_per(batches),
     }
 
 
@@ -413,9 +413,7 @@ def main(argv: list[str] | None = None) -> int:
             s = run_rate(base, post_inspection_factory(base, tok, units), rate, duration)
         peak = max(peak, rss.max_mb())
         # Where each POST's CPU went at this rate ("other processes" is mostly the generator).
-        s["cpu_ms_per_post"] = {
-            k: round(v / max(1, s["sent"]) * 1e3, 3) for k, v in cpu.groups.items() if v >= 0.05
-        }
+        s["cpu_ms_per_post"] = cpu.ms_per(s["sent"])
         return s, hz
 
     def seq(n: int) -> dict:

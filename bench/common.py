@@ -329,13 +329,16 @@ class CpuAccount:
         busy = ", ".join(f"{name} {cpu:.1f}" for name, cpu in parts if cpu >= 0.1)
         return f"CPU seconds over {self.wall:.1f} s of wall time: {busy}"
 
-    def per_request(self, requests: int) -> str:
-        """Where each request's CPU went: milliseconds per request by group."""
+    def ms_per(self, n: int) -> dict[str, float]:
+        """Milliseconds of CPU per request (or batch) by group, busiest first; groups that
+        used under 0.05 s in all are left out."""
         parts = sorted(self.groups.items(), key=lambda kv: -kv[1])
-        each = ", ".join(
-            f"{name} {1000 * cpu / requests:.3f}" for name, cpu in parts if cpu >= 0.05
-        )
-        return f"CPU ms per request over {requests:,} requests: {each}"
+        return {name: round(1000 * cpu / max(1, n), 3) for name, cpu in parts if cpu >= 0.05}
+
+    def per_request(self, requests: int, unit: str = "request", units: str = "requests") -> str:
+        """Where each request's CPU went: milliseconds per request by group."""
+        each = ", ".join(f"{name} {ms:.3f}" for name, ms in self.ms_per(requests).items())
+        return f"CPU ms per {unit} over {requests:,} {units}: {each}"
 
 
 def _exited_children_cpu() -> float:
