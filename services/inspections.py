@@ -16,7 +16,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from services import auth, outbox
+from services import auth, outbox, references
 from services.actors import Actor
 from services.db import HotPool, pyformat
 from services.errors import Conflict, Invalid, NotFound
@@ -306,8 +306,10 @@ def write_inspections(session: Session, new: list[NewInspection]) -> datetime:
         outbox.flag(session)
         return received_at
     session.flush()  # COPY goes around the session: what it holds must be written first
-    _copy(session, "inspections", _INSPECTION_COLUMNS, [n.row for n in new])
-    _copy(session, "hazards", _HAZARD_COLUMNS, hazards)
+    rows = {"inspections": [n.row for n in new], "hazards": hazards}
+    with references.keys_checked_per_batch(session, rows):
+        _copy(session, "inspections", _INSPECTION_COLUMNS, rows["inspections"])
+        _copy(session, "hazards", _HAZARD_COLUMNS, hazards)
     outbox.mark(session, [n.bucket for n in new])
     return session.execute(text("SELECT now()")).scalar_one()
 

@@ -1,0 +1,94 @@
+"""Foreign keys checked once per batch instead of once per row, for the batched upload's COPY.
+
+PostgreSQL checks a foreign key with one trigger call per inserted row: a /sync batch of 500
+inspections and 1,000 hazards made 5,000 such lookups, half of PostgreSQL's time for the batch
+(BENCHMARKS.md, figure 3). Inside `keys_checked_per_batch`, every row's references are looked up
+and locked first, one statement for the whole batch, with the lock each row's check would have
+taken (FOR KEY SHARE: the referenced row can be neither deleted nor re-keyed before the commit),
+and the COPY then runs with `session_replication_role = replica`, under which PostgreSQL skips
+the per-row checks. The keys stay declared: every other write is checked by them as before.
+
+The references come from the tables' declared foreign keys (the models' metadata), so a key
+added later is checked here too. A reference to a row written in the same batch (a hazard's
+inspection) is checked against the batch itself.
+
+Setting `session_replication_role` needs a superuser or, from PostgreSQL 15, `GRANT SET ON
+PARAMETER session_replication_role TO <role>`. Without that right, or when a reference is
+missing, nothing changes: the rows are written with the per-row checks, and a missing row
+raises the foreign-key violation as it always did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Column, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from services.models.base import Base
+
+_ALLOWED = "keys_per_batch_allowed"  # cached per database connection in its `info`
+
+
+def allowed(session: Session) -> bool:
+    """Whether this connection's role may switch the per-row checks off (asked once)."""
+    info = session.connection().info
+    if _ALLOWED not in info:
+        info[_ALLOWED] = session.execute(
+            text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+        ).scalar_one()
+    return info[_ALLOWED]
+
+
+def wanted(rows_by_table: dict[str, list[dict[str, Any]]]) -> dict[Column, set[Any]]:
+    """The referenced key values of these rows, by referenced column, less those the batch
+    itself writes."""
+    out: dict[Column, set[Any]] = {}
+    for name, rows in rows_by_table.items():
+        for fk in Base.metadata.tables[name].foreign_keys:
+            values = {r[fk.parent.name] for r in rows if r.get(fk.parent.name) is not None}
+            target = fk.column
+            written = rows_by_table.get(target.table.name)
+            if written:
+                values -= {r[target.name] for r in written}
+            if values:
+                out.setdefault(target, set()).update(values)
+    return out
+
+
+def _lock_all(session: Session, refs: dict[Column, set[Any]]) -> bool:
+    """Lock every referenced row (FOR KEY SHARE) in one statement; True when all exist."""
+    if not refs:
+        return True
+    ordered = sorted(refs.items(), key=lambda kv: str(kv[0]))
+    parts = [
+        f"(SELECT count(*) FROM (SELECT 1 FROM {column.table.name} "
+        f"WHERE {column.name} = ANY(:v{i}) FOR KEY SHARE) r{i}) = {len(values)}"
+        for i, (column, values) in enumerate(ordered)
+    ]
+    statement = text(f"SELECT {' AND '.join(parts)}").bindparams(
+        *(bindparam(f"v{i}", type_=ARRAY(column.type)) for i, (column, _) in enumerate(ordered))
+    )
+    params = {f"v{i}": sorted(values) for i, (_, values) in enumerate(ordered)}
+    return bool(session.execute(statement, params).scalar_one())
+
+
+@contextmanager
+def keys_checked_per_batch(
+    session: Session, rows_by_table: dict[str, list[dict[str, Any]]]
+) -> Iterator[bool]:
+    """Write `rows_by_table` inside this block with their foreign keys checked per batch.
+
+    Yields whether the per-row checks are off. On an error inside the block the transaction
+    (or the caller's savepoint) is rolled back, which restores the setting with it.
+    """
+    per_batch = allowed(session) and _lock_all(session, wanted(rows_by_table))
+    if not per_batch:
+        yield False
+        return
+    session.execute(text("SELECT set_config('session_replication_role', 'replica', true)"))
+    yield True
+    session.execute(text("SELECT set_config('session_replication_role', 'origin', true)"))
