@@ -372,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     # measure on a shared machine).
     parser.add_argument("--batches", type=int, default=16)
     parser.add_argument(
+        "--phones", type=int, default=2, help="phones uploading their batches at the same time"
+    )
+    parser.add_argument(
         "--sequential", type=int, default=200, help="one client's sequential POSTs; 0 skips"
     )
     parser.add_argument(
@@ -444,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         fresh_api()
         with common.PeakRss([api.pid]) as rss:
-            b = batched(base, tok, units, batches=args.batches, api_pid=api.pid)
+            b = batched(
+                base, tok, units, batches=args.batches, api_pid=api.pid, phones=args.phones
+            )
         peak = max(peak, rss.max_mb())
         common.say(f"  /sync: {b}")
         base_copy = copy_baseline(url, b["hazards"] or 1000)
