@@ -82,6 +82,9 @@ class BodyLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
+
+
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     """The hot pools belong to the event loop that serves requests: opened here, closed at
@@ -94,6 +97,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     # of such a request's CPU (BENCHMARKS.md, figure 3). Garbage is collected as before.
     gc.collect()
     gc.freeze()
+    # A young-generation collection every 700 allocations (the default) ran many times in a
+    # /sync batch, each walking the batch's live items; every 20,000 costs a batch 5-8 %
+    # less CPU (BENCHMARKS.md, figure 3). Reference counting still frees what has no cycle.
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     try:
         yield
     finally:

@@ -20,12 +20,12 @@ raises the foreign-key violation as it always did.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Column, text
 from sqlalchemy.orm import Session
 
 from services.models.base import Base
@@ -66,14 +66,23 @@ def _lock_all(session: Session, refs: dict[Column, set[Any]]) -> bool:
     ordered = sorted(refs.items(), key=lambda kv: str(kv[0]))
     parts = [
         f"(SELECT count(*) FROM (SELECT 1 FROM {column.table.name} "
-        f"WHERE {column.name} = ANY(:v{i}) FOR KEY SHARE) r{i}) = {len(values)}"
+        f"WHERE {column.name} = ANY(CAST(:v{i} AS {_ARRAY_OF[column.type.python_type]}))"
+        f" FOR KEY SHARE) r{i}) = {len(values)}"
         for i, (column, values) in enumerate(ordered)
     ]
-    statement = text(f"SELECT {' AND '.join(parts)}").bindparams(
-        *(bindparam(f"v{i}", type_=ARRAY(column.type)) for i, (column, _) in enumerate(ordered))
-    )
-    params = {f"v{i}": sorted(values) for i, (_, values) in enumerate(ordered)}
+    statement = text(f"SELECT {' AND '.join(parts)}")
+    params = {f"v{i}": _array_literal(values) for i, (_, values) in enumerate(ordered)}
     return bool(session.execute(statement, params).scalar_one())
+
+
+_ARRAY_OF = {uuid.UUID: "uuid[]", str: "text[]", int: "bigint[]"}  # by the key's Python type
+
+
+def _array_literal(values: set[Any]) -> str:
+    """An array literal of the values, sent as one string: psycopg dumps a list value by
+    value, most of the lock statement's CPU in the API."""
+    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 @contextmanager

@@ -172,3 +172,10 @@ def test_the_tables_written_so_have_no_triggers_of_their_own(session):
         )
     ).all()
     assert triggers == []
+
+
+def test_key_values_reach_postgresql_as_they_are(session):
+    values = {"plain", 'with "quotes"', "back\\slash", "逗号,分隔", "{braces}", " spaced "}
+    sent = references._array_literal(values)
+    back = session.execute(text("SELECT CAST(:v AS text[])"), {"v": sent}).scalar_one()
+    assert set(back) == values
