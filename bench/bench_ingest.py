@@ -171,7 +171,7 @@ def run_rate(base: str, make, rate: float, duration: float, warmup: float = 1.0)
 
 
 def batched(
-    base: str, tok: str, units: list[str], *, batches: int, api_pid: int, phones: int = 2
+    base: str, tok: str, units: list[str], *, batches: int, api_pid: int, phones: int = 4
 ) -> dict:
     """`batches` uploads of 500 inspections x 2 hazards, `phones` at a time; hazards/s, and
     where each batch's CPU went (the API's processes, PostgreSQL's backends)."""
@@ -368,11 +368,13 @@ def main(argv: list[str] | None = None) -> int:
         default="25,50,75,100,125,150,175,200,250,300,400,600,800",
         help="rates to try for the ceiling (comma-separated); '' skips",
     )
-    # 16 batches, 8 per phone: about 2 s of uploads (6 took under a second, too short to
-    # measure on a shared machine).
-    parser.add_argument("--batches", type=int, default=16)
+    # Four phones: with two, each API process held one batch at a time and sat idle while
+    # PostgreSQL wrote it (the two cores ~73 % busy); four keep both cores at work, which a
+    # throughput ceiling needs (BENCHMARKS.md, figure 3). 32 batches, 8 per phone: about 2 s
+    # of uploads (6 took under a second, too short to measure on a shared machine).
+    parser.add_argument("--batches", type=int, default=32)
     parser.add_argument(
-        "--phones", type=int, default=2, help="phones uploading their batches at the same time"
+        "--phones", type=int, default=4, help="phones uploading their batches at the same time"
     )
     parser.add_argument(
         "--sequential", type=int, default=200, help="one client's sequential POSTs; 0 skips"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,8 +75,9 @@ class Settings(BaseSettings):
             )
         return self
 
-    @property
+    @cached_property
     def tz(self) -> ZoneInfo:
+        # Once per Settings: the rules of every item of a /sync batch ask for it.
         return ZoneInfo(self.timezone)
 
 
