@@ -449,9 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         fresh_api()
         with common.PeakRss([api.pid]) as rss:
-            b = batched(
-                base, tok, units, batches=args.batches, api_pid=api.pid, phones=args.phones
-            )
+            b = batched(base, tok, units, batches=args.batches, api_pid=api.pid, phones=args.phones)
         peak = max(peak, rss.max_mb())
         common.say(f"  /sync: {b}")
         base_copy = copy_baseline(url, b["hazards"] or 1000)
