@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg import pq
 from psycopg.rows import namedtuple_row
@@ -137,6 +139,17 @@ def get_engine() -> Engine:
 def libpq_url(url: str) -> str:
     """The plain `postgresql://` form that psycopg itself takes (no SQLAlchemy driver name)."""
     return "postgresql://" + sqlalchemy_url(url)[len("postgresql+psycopg://") :]
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of the values, to send as one text parameter cast to the
+    array's type: psycopg dumps a list value by value, a cost per id in every batch's checks.
+    UUIDs are written by orjson (in C; `str` of a UUID is Python code), anything else quoted."""
+    items = list(values)
+    if all(isinstance(v, uuid.UUID) for v in items):
+        return "{" + orjson.dumps(items).decode()[1:-1] + "}"
+    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in items)
+    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 def pyformat(sql: str) -> str:

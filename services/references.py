@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Column, text
 from sqlalchemy.orm import Session
 
+from services.db import array_literal
 from services.models.base import Base
 
 _ALLOWED = "keys_per_batch_allowed"  # cached per database connection in its `info`
@@ -59,6 +60,9 @@ def wanted(rows_by_table: dict[str, list[dict[str, Any]]]) -> dict[Column, set[A
     return out
 
 
+_ARRAY_OF = {uuid.UUID: "uuid[]", str: "text[]", int: "bigint[]"}  # by the key's Python type
+
+
 def _lock_all(session: Session, refs: dict[Column, set[Any]]) -> bool:
     """Lock every referenced row (FOR KEY SHARE) in one statement; True when all exist."""
     if not refs:
@@ -71,18 +75,8 @@ def _lock_all(session: Session, refs: dict[Column, set[Any]]) -> bool:
         for i, (column, values) in enumerate(ordered)
     ]
     statement = text(f"SELECT {' AND '.join(parts)}")
-    params = {f"v{i}": _array_literal(values) for i, (_, values) in enumerate(ordered)}
+    params = {f"v{i}": array_literal(values) for i, (_, values) in enumerate(ordered)}
     return bool(session.execute(statement, params).scalar_one())
-
-
-_ARRAY_OF = {uuid.UUID: "uuid[]", str: "text[]", int: "bigint[]"}  # by the key's Python type
-
-
-def _array_literal(values: set[Any]) -> str:
-    """An array literal of the values, sent as one string: psycopg dumps a list value by
-    value, most of the lock statement's CPU in the API."""
-    quoted = (str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
-    return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
 @contextmanager

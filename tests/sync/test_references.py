@@ -16,7 +16,7 @@ from api.schemas.hazards import InspectionCreate
 from services import inspections as inspection_service
 from services import references
 from services.actors import Actor
-from services.db import sqlalchemy_url
+from services.db import array_literal, sqlalchemy_url
 from tests.builders import (
     TOWN_A,
     VILLAGE_A1,
@@ -176,6 +176,9 @@ def test_the_tables_written_so_have_no_triggers_of_their_own(session):
 
 def test_key_values_reach_postgresql_as_they_are(session):
     values = {"plain", 'with "quotes"', "back\\slash", "逗号,分隔", "{braces}", " spaced "}
-    sent = references._array_literal(values)
+    sent = array_literal(values)
     back = session.execute(text("SELECT CAST(:v AS text[])"), {"v": sent}).scalar_one()
     assert set(back) == values
+    ids = {uuid.uuid4() for _ in range(3)}
+    back = session.execute(text("SELECT CAST(:v AS uuid[])"), {"v": array_literal(ids)})
+    assert set(back.scalar_one()) == ids
