@@ -26,12 +26,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.db import array_literal
 from services.models.base import Base
 
 _ALLOWED = "keys_per_batch_allowed"  # cached per database connection in its `info`
+INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def allowed(session: Session) -> bool:
@@ -79,6 +81,20 @@ def _lock_all(session: Session, refs: dict[Column, set[Any]]) -> bool:
     return bool(session.execute(statement, params).scalar_one())
 
 
+def _replica(session: Session) -> bool:
+    """Switch the per-row checks off for this transaction; False (and not asked again on this
+    connection) when the right was revoked after `allowed` said yes."""
+    try:
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('session_replication_role', 'replica', true)"))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != INSUFFICIENT_PRIVILEGE:
+            raise
+        session.connection().info[_ALLOWED] = False
+        return False
+    return True
+
+
 @contextmanager
 def keys_checked_per_batch(
     session: Session, rows_by_table: dict[str, list[dict[str, Any]]]
@@ -88,10 +104,9 @@ def keys_checked_per_batch(
     Yields whether the per-row checks are off. On an error inside the block the transaction
     (or the caller's savepoint) is rolled back, which restores the setting with it.
     """
-    per_batch = allowed(session) and _lock_all(session, wanted(rows_by_table))
+    per_batch = allowed(session) and _lock_all(session, wanted(rows_by_table)) and _replica(session)
     if not per_batch:
         yield False
         return
-    session.execute(text("SELECT set_config('session_replication_role', 'replica', true)"))
     yield True
     session.execute(text("SELECT set_config('session_replication_role', 'origin', true)"))

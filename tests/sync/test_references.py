@@ -182,3 +182,13 @@ def test_key_values_reach_postgresql_as_they_are(session):
     ids = {uuid.uuid4() for _ in range(3)}
     back = session.execute(text("SELECT CAST(:v AS uuid[])"), {"v": array_literal(ids)})
     assert set(back.scalar_one()) == ids
+
+
+def test_a_right_revoked_after_it_was_asked_falls_back_to_per_row_checks(plain_role_session, units):
+    s = plain_role_session
+    s.connection().info[references._ALLOWED] = True  # as if it had been granted, then revoked
+    new = checked(s, units)
+    inspection_service.write_inspections(s, new)
+    assert count(s, "hazards") == 2 * BATCH
+    assert s.connection().info[references._ALLOWED] is False
+    assert s.execute(text("SHOW session_replication_role")).scalar_one() == "origin"
