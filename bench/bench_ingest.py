@@ -171,7 +171,7 @@ def run_rate(base: str, make, rate: float, duration: float, warmup: float = 1.0)
 
 
 def batched(
-    base: str, tok: str, units: list[str], *, batches: int, api_pid: int, phones: int = 4
+    base: str, tok: str, units: list[str], *, batches: int, api_pid: int, phones: int
 ) -> dict:
     """`batches` uploads of 500 inspections x 2 hazards, `phones` at a time; hazards/s, and
     where each batch's CPU went (the API's processes, PostgreSQL's backends)."""

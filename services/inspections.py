@@ -304,7 +304,7 @@ def write_inspections(session: Session, new: list[NewInspection]) -> datetime:
     rows = {"inspections": [n.row for n in new], "hazards": hazards}
     with references.keys_checked_per_batch(session, rows):
         _copy(session, "inspections", _INSPECTION_COLUMNS, rows["inspections"])
-        _copy(session, "hazards", _HAZARD_COLUMNS, hazards)
+        _copy(session, "hazards", _HAZARD_COLUMNS, rows["hazards"])
     outbox.mark(session, [n.bucket for n in new])
     return session.execute(text("SELECT now()")).scalar_one()
 
