@@ -25,9 +25,9 @@ from bench.bench_recompute import BASELINE_SQL  # noqa: E402
 PARTS = {
     "t": "the targets (leaves x periods, crossed in SQL), fixed cost",
     "hzm": "hazards grouped by region and month (the baseline's work)",
-    "hz": "... summed into months, quarters, years",
-    "ins": "inspections counted by region and period",
-    "covi": "units inspected (distinct units per period, by unit)",
+    "insm": "inspections grouped by region and month",
+    "covm": "units first inspected in each month, quarter and year, by unit",
+    "mcp": "... all three summed into months, quarters, years",
     "edge": "roster: units opening or closing within the span, per period",
     "req": "units required to report, per period",
     "rep": "reports of the roster's units, per quarter and year",
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         statement = _statement("live", targets)
         head = statement.rsplit("    SELECT t.region_code, t.period,", 1)[0]
         params = {**_target_params(targets), "cutoff": refresh._now(), "frozen_at": None}
-        compute._statement_settings(session)
+        compute._statement_settings(session, targets)
         pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         lo, hi = compute.code_range(key).values()
         base_sql = BASELINE_SQL.split(" AS\n", 1)[1].replace(

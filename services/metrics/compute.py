@@ -101,10 +101,10 @@ def lock_townships(session: Session, townships: Iterable[str]) -> None:
 # join would compare every month with every target of its region. Worked out once per month
 # of the span (`mp`), not once per record.
 PERIODS_OF_MONTH = """
-    VALUES (to_char({m}, 'YYYY-MM'), {m}, CAST({m} + interval '1 month' AS date)),
-           (to_char({m}, 'YYYY"Q"Q'), CAST(date_trunc('quarter', {m}) AS date),
+    VALUES ('m', to_char({m}, 'YYYY-MM'), {m}, CAST({m} + interval '1 month' AS date)),
+           ('q', to_char({m}, 'YYYY"Q"Q'), CAST(date_trunc('quarter', {m}) AS date),
             CAST(date_trunc('quarter', {m}) + interval '3 months' AS date)),
-           (to_char({m}, 'YYYY'), CAST(date_trunc('year', {m}) AS date),
+           ('y', to_char({m}, 'YYYY'), CAST(date_trunc('year', {m}) AS date),
             CAST(date_trunc('year', {m}) + interval '1 year' AS date))
 """
 # A quarter's reporting figures count in the quarter and in its year (a year sums its four).
@@ -126,11 +126,11 @@ def _quarter_bounds(q: str) -> str:
 PROBE_PERIODS_PER_LEAF = 6
 
 
-def _seen_sql(inspections: str, *, probe: bool) -> str:
+def _seen_sql(inspections: str) -> str:
     """(region, period) for every roster unit inspected in a target period, by unit (wherever
-    the inspection was recorded): two plans for one rule, chosen by the number of periods."""
-    if probe:
-        return f"""
+    the inspection was recorded), probing each (unit, target) up to its first inspection: the
+    plan for a few periods per leaf (a recompute of marked buckets, a freeze)."""
+    return f"""
     seen AS (
         SELECT t.region_code, t.period
         FROM t JOIN ro ON ro.region_code = t.region_code
@@ -141,11 +141,35 @@ def _seen_sql(inspections: str, *, probe: bool) -> str:
             LIMIT 1
         ) hit
     ),
+    covi AS (
+        SELECT region_code, period, count(*) AS units_inspected
+        FROM seen GROUP BY region_code, period
+    ),
 """
-    # Each unit's inspected months come in order from the (unit_id, inspected_month) index
-    # alone. A unit counts in a period at its first inspection in the period (the one before
-    # it, `prev`, lies before the period), so each (unit, period) pair arises once and none
-    # has to be made distinct.
+
+
+def _covered_by_month_sql(inspections: str) -> str:
+    """Units inspected, as counts per (region, month) that sum into periods: the plan for
+    every period of a span (a full recompute).
+
+    Each unit's inspected months come in order from the (unit_id, inspected_month) index
+    alone. A unit counts in a period at its first inspection there (the one before it,
+    `prev`, lies before the period), so a month holds three counts: the units first inspected
+    in it within the month, within its quarter and within its year (each on the roster in
+    that period). A period's distinct count is then the sum of its months' own column, and no
+    (unit, period) pair is made at all.
+    """
+    first = "(um.prev IS NULL OR um.prev < mb.{k}_first)"
+    roster = "(um.always OR " + d.on_roster("mb.{k}_first", "mb.{k}_end", "um") + ")"
+    counts = ",\n            ".join(
+        f"count(*) FILTER (WHERE {first.format(k=k)} AND {roster.format(k=k)}) AS cov_{k}"
+        for k in ("m", "q", "y")
+    )
+    bounds = ", ".join(
+        f"max(first_month) FILTER (WHERE kind = '{k}') AS {k}_first, "
+        f"max(end_month) FILTER (WHERE kind = '{k}') AS {k}_end"
+        for k in ("m", "q", "y")
+    )
     return f"""
     um AS (
         SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, im.month, im.prev
@@ -158,11 +182,16 @@ def _seen_sql(inspections: str, *, probe: bool) -> str:
               AND i.inspected_month < (SELECT hi FROM span)
         ) im
     ),
-    seen AS (
-        SELECT um.region_code, pk.period
-        FROM um JOIN mp pk ON pk.month = um.month
-        WHERE (um.prev IS NULL OR um.prev < pk.first_month)
-          AND (um.always OR {d.on_roster("pk.first_month", "pk.end_month", "um")})
+    -- Each month's own bounds, its quarter's and its year's, one row per month.
+    mb AS MATERIALIZED (
+        SELECT month, {bounds}
+        FROM mp GROUP BY month
+    ),
+    covm AS (
+        SELECT um.region_code, um.month,
+            {counts}
+        FROM um JOIN mb USING (month)
+        GROUP BY um.region_code, um.month
     ),
 """
 
@@ -203,7 +232,14 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         for name, pred in d.HAZARD_PREDICATES.items()
         for level in ("general", "major")
     )
-    hz_sums = ", ".join(f"sum(hzm.{c}::int) AS {c}" for c in HAZARD_COUNTS)
+    month_sums = [f"sum(mc.{c}::int) AS {c}" for c in (*HAZARD_COUNTS, "inspections")]
+    if not probe_coverage:
+        # Each period sums its own column of the months' first-inspected units.
+        month_sums.append(
+            "sum(CASE pk.kind WHEN 'm' THEN mc.cov_m WHEN 'q' THEN mc.cov_q "
+            "ELSE mc.cov_y END::int) AS units_inspected"
+        )
+    covered = _seen_sql(rel["i"]) if probe_coverage else _covered_by_month_sql(rel["i"])
     rep_sums = ", ".join(f"sum(repq.{c}::int) AS {c}" for c in REPORT_COUNTS)
     return f"""
     WITH p AS (
@@ -222,10 +258,11 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     ),
     -- Each month of the span with the periods it lies in, worked out once per month.
     mp AS MATERIALIZED (
-        SELECT m.month, pk.period, pk.first_month, pk.end_month
+        SELECT m.month, pk.kind, pk.period, pk.first_month, pk.end_month
         FROM span, generate_series(span.lo, span.hi - interval '1 month', interval '1 month') g,
             LATERAL (SELECT CAST(g AS date) AS month) m,
-            LATERAL ({PERIODS_OF_MONTH.format(m="m.month")}) pk(period, first_month, end_month)
+            LATERAL ({PERIODS_OF_MONTH.format(m="m.month")})
+                pk(kind, period, first_month, end_month)
     ),
     ro AS MATERIALIZED (
         SELECT ro0.*,
@@ -244,11 +281,6 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
           AND s.found_month >= span.lo AND s.found_month < span.hi
         GROUP BY s.region_code, s.found_month
     ),
-    hz AS (
-        SELECT hzm.region_code, pk.period, {hz_sums}
-        FROM hzm JOIN mp pk ON pk.month = hzm.month
-        GROUP BY hzm.region_code, pk.period
-    ),
     insm AS (
         SELECT i.region_code, i.inspected_month AS month, count(*) AS inspections
         FROM ({rel["i"]}) i, span
@@ -256,17 +288,18 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
           AND i.inspected_month >= span.lo AND i.inspected_month < span.hi
         GROUP BY i.region_code, i.inspected_month
     ),
-    ins AS (
-        SELECT insm.region_code, pk.period, sum(insm.inspections::int) AS inspections
-        FROM insm JOIN mp pk ON pk.month = insm.month
-        GROUP BY insm.region_code, pk.period
-    ),
     -- The months in which each roster unit was inspected: one index probe per unit (by unit,
     -- wherever the inspection was recorded).
-{_seen_sql(rel["i"], probe=probe_coverage)}
-    covi AS (
-        SELECT region_code, period, count(*) AS units_inspected
-        FROM seen GROUP BY region_code, period
+{covered}
+    -- Every (region, month) count side by side, summed into months, quarters and years at once.
+    mc AS (
+        SELECT * FROM hzm FULL JOIN insm USING (region_code, month)
+        {"" if probe_coverage else "FULL JOIN covm USING (region_code, month)"}
+    ),
+    mcp AS (
+        SELECT mc.region_code, pk.period, {", ".join(month_sums)}
+        FROM mc JOIN mp pk ON pk.month = mc.month
+        GROUP BY mc.region_code, pk.period
     ),
     always AS (
         SELECT region_code, count(*) AS units,
@@ -310,17 +343,16 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         GROUP BY repq.region_code, pk.period
     )
     SELECT t.region_code, t.period,
-        {", ".join(f"COALESCE(hz.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
-        COALESCE(ins.inspections, 0) AS inspections,
-        COALESCE(covi.units_inspected, 0) AS units_inspected,
+        {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
+        COALESCE(mcp.inspections, 0) AS inspections,
+        COALESCE({"covi" if probe_coverage else "mcp"}.units_inspected, 0) AS units_inspected,
         COALESCE(always.units, 0) + COALESCE(edge.units, 0) AS roster_units,
         COALESCE(always.required, 0) * COALESCE(pqn.quarters, 0)
             + COALESCE(req.edge_required, 0) AS required_units,
         {", ".join(f"COALESCE(rep.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
     FROM t
-    LEFT JOIN hz USING (region_code, period)
-    LEFT JOIN ins USING (region_code, period)
-    LEFT JOIN covi USING (region_code, period)
+    LEFT JOIN mcp USING (region_code, period)
+    {"LEFT JOIN covi USING (region_code, period)" if probe_coverage else ""}
     LEFT JOIN always USING (region_code)
     LEFT JOIN edge USING (region_code, period)
     LEFT JOIN pqn USING (period)
@@ -329,11 +361,16 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     """
 
 
+def _probes_coverage(targets: Targets) -> bool:
+    """Few periods per leaf: coverage probes each (unit, target); else it is counted by month."""
+    if isinstance(targets, Grid):
+        return len(targets.periods) <= PROBE_PERIODS_PER_LEAF
+    return len(targets) / len(_leaves(targets)) <= PROBE_PERIODS_PER_LEAF
+
+
 def _statement(view: str, targets: Targets) -> str:
     """The cells statement for these targets: grid or pairs, and the plan for coverage."""
-    grid = isinstance(targets, Grid)
-    periods_per_leaf = len(targets.periods) if grid else len(targets) / len(_leaves(targets))
-    return cells_sql(view, probe_coverage=periods_per_leaf <= PROBE_PERIODS_PER_LEAF, grid=grid)
+    return cells_sql(view, probe_coverage=_probes_coverage(targets), grid=isinstance(targets, Grid))
 
 
 def _leaves(targets: Targets) -> list[str]:
@@ -375,7 +412,7 @@ def compute_cells(
     params = {**_target_params(targets), "cutoff": cutoff, "frozen_at": frozen_at}
     if quarter is not None:
         params["quarter"] = quarter
-    _statement_settings(session)
+    _statement_settings(session, targets)
     rows = session.execute(text(_statement(view, targets)), params)
     rows = rows.mappings().all()
     return [dict(r) for r in rows]
@@ -422,11 +459,11 @@ def store_cells(
     }
     if quarter is not None:
         params["quarter"] = quarter
-    _statement_settings(session)
+    _statement_settings(session, targets)
     return session.execute(text(stmt), params).rowcount
 
 
-def _statement_settings(session: Session) -> None:
+def _statement_settings(session: Session, targets: Targets) -> None:
     """Settings for the cell statements, for this transaction only.
 
     JIT off: the statements are many and short, and compiling each costs more (~0.1 s) than
@@ -434,13 +471,19 @@ def _statement_settings(session: Session) -> None:
     process; parallel workers inside each slice's statement only added their start-up and
     coordination (the province's slices took 65 CPU-seconds with it, 48 without; BENCHMARKS.md).
     work_mem: a county's grouping needs a few tens of MB; with the default 4 MB its hash
-    aggregates spill to disk.
+    aggregates spill to disk. Sorts off for the plan that counts coverage by month: the
+    planner underestimates the units' inspected months (by a factor of ~60) and sorted them
+    to group them; hashing them is ~8 % of a province slice's CPU less (BENCHMARKS.md). Set
+    either way, since a transaction may run both plans.
     """
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     session.execute(
-        text("SELECT set_config('work_mem', :v, true)"),
-        {"v": get_settings().recompute_work_mem},
+        text("SELECT set_config('work_mem', :mem, true), set_config('enable_sort', :sort, true)"),
+        {
+            "mem": get_settings().recompute_work_mem,
+            "sort": "on" if _probes_coverage(targets) else "off",
+        },
     )
 
 
