@@ -312,6 +312,7 @@ class CpuAccount:
     def __enter__(self) -> CpuAccount:
         self._before, self._t = _cpu_by_process(), time.perf_counter()
         self._children = _exited_children_cpu()
+        self._stolen = stolen_seconds()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -323,6 +324,9 @@ class CpuAccount:
             group = "API processes" if pid in api else group
             self.groups[group] = self.groups.get(group, 0.0) + used
         self.groups["load generator"] = _exited_children_cpu() - self._children
+        # Not a process: time the hypervisor gave this machine's vCPUs to other guests. On a
+        # shared host it is what makes one run of the same code slower than the next.
+        self.groups["stolen by the host"] = stolen_seconds() - self._stolen
 
     def summary(self) -> str:
         parts = sorted(self.groups.items(), key=lambda kv: -kv[1])
@@ -339,6 +343,17 @@ class CpuAccount:
         """Where each request's CPU went: milliseconds per request by group."""
         each = ", ".join(f"{name} {ms:.3f}" for name, ms in self.ms_per(requests).items())
         return f"CPU ms per {unit} over {requests:,} {units}: {each}"
+
+
+def stolen_seconds() -> float:
+    """CPU seconds stolen from all of this machine's vCPUs by the hypervisor since boot
+    (/proc/stat's `steal`); 0 where it is not reported."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _exited_children_cpu() -> float:
