@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
 
-from services import logs
+from services import logs, references
 from services.logs import configure_logging
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -65,6 +65,7 @@ class DatabaseGauges(Collector):
             with get_engine().connect() as conn:
                 conn.execute(text("SET LOCAL statement_timeout = '2s'"))
                 row = conn.execute(_GAUGES_SQL).one()
+                keys_per_batch = references.may_skip_row_checks(conn)
                 conn.rollback()
         except Exception:  # a scrape reports, it does not fail
             up.add_metric([], 0)
@@ -86,6 +87,13 @@ class DatabaseGauges(Collector):
             "hazardtrack_overdue_hazards",
             "Open hazards past their deadline (逾期未改) across all regions.",
             value=row.overdue,
+        )
+        yield GaugeMetricFamily(
+            "hazardtrack_sync_keys_checked_per_batch",
+            "1 when the database role may check a batched upload's foreign keys once per batch "
+            "(GRANT SET ON PARAMETER session_replication_role; README, Operations), 0 when "
+            "they are checked row by row, at about twice PostgreSQL's time per batch.",
+            value=int(keys_per_batch),
         )
 
 

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, text
+from sqlalchemy import Column, Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -36,14 +36,23 @@ _ALLOWED = "keys_per_batch_allowed"  # cached per database connection in its `in
 INSUFFICIENT_PRIVILEGE = "42501"
 
 
+def may_skip_row_checks(connection: Connection) -> bool:
+    """Whether the connection's role may set session_replication_role: a right that can be
+    granted from PostgreSQL 15 (has_parameter_privilege does not exist before it, where only a
+    superuser may)."""
+    if connection.dialect.server_version_info < (15,):
+        sql = "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+    else:
+        sql = "SELECT has_parameter_privilege('session_replication_role', 'SET')"
+    return bool(connection.execute(text(sql)).scalar_one())
+
+
 def allowed(session: Session) -> bool:
     """Whether this connection's role may switch the per-row checks off (asked once)."""
-    info = session.connection().info
-    if _ALLOWED not in info:
-        info[_ALLOWED] = session.execute(
-            text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-        ).scalar_one()
-    return info[_ALLOWED]
+    connection = session.connection()
+    if _ALLOWED not in connection.info:
+        connection.info[_ALLOWED] = may_skip_row_checks(connection)
+    return connection.info[_ALLOWED]
 
 
 def wanted(rows_by_table: dict[str, list[dict[str, Any]]]) -> dict[Column, set[Any]]:

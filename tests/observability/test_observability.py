@@ -81,6 +81,8 @@ def test_gauges_read_marks_and_overdue_hazards(client):
     assert _sample(body, "hazardtrack_metric_marks_waiting") == 2
     assert _sample(body, "hazardtrack_metric_marks_oldest_age_seconds") >= 0
     assert _sample(body, "hazardtrack_overdue_hazards") == 2
+    # The tests' database user is a superuser: batches take the per-batch key checks.
+    assert _sample(body, "hazardtrack_sync_keys_checked_per_batch") == 1
 
 
 def test_request_id_follows_a_write_into_the_task_it_caused(client, worker):

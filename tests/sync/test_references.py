@@ -151,6 +151,7 @@ def plain_role_session(database):
 
 def test_without_the_right_the_keys_are_checked_per_row(plain_role_session, units):
     s = plain_role_session
+    assert references.may_skip_row_checks(s.connection()) is False
     assert not references.allowed(s)
     new = checked(s, units)
     inspection_service.write_inspections(s, new)
