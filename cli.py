@@ -146,14 +146,14 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     _say(
         f"recomputing live figures: {len(townships)} slices (townships, or counties) × {len(periods)} periods"
     )
-    started, cells = time.monotonic(), 0
+    started, cells, written = time.monotonic(), 0, 0
     for i, township in enumerate(townships, 1):
         # One transaction per township, as the worker does: a failure keeps the others' work.
         with unit_of_work() as session:
-            n = refresh.recompute_township(session, township=township, periods=periods)
-        cells += n or 0
-        _say(f"  [{i}/{len(townships)}] {township}: {n} cells")
-    _say(f"done: {cells} cells in {time.monotonic() - started:.1f} s")
+            r = refresh.recompute_township(session, township=township, periods=periods)
+        cells, written = cells + r.cells, written + r.written
+        _say(f"  [{i}/{len(townships)}] {township}: {r.cells} cells, {r.written} changed")
+    _say(f"done: {cells} cells ({written} changed) in {time.monotonic() - started:.1f} s")
     return 0
 
 

@@ -105,11 +105,11 @@ def recompute_slice(self, run_id: str, township: str, periods: list[str]) -> int
     """Replace one township's live cells; the run succeeds when its last slice is done."""
     try:
         with unit_of_work() as session:
-            n = refresh.recompute_township(
+            replaced = refresh.recompute_township(
                 session, township=township, periods=[parse_period(p) for p in periods]
             )
             runs.slice_done(session, run_id, township)
-        return n
+        return replaced.cells
     except Exception as exc:
         if self.request.retries >= self.max_retries or not isinstance(exc, DBAPIError):
             with unit_of_work() as session:

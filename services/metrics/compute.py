@@ -426,29 +426,19 @@ def store_cells(
     cutoff: datetime,
     frozen_at: datetime | None = None,
     quarter: str | None = None,
-    cleared: bool = False,
 ) -> int:
-    """Compute the targets' cells and upsert them, all inside PostgreSQL.
-
-    `cleared`: the caller deleted these cells in this transaction, under the townships' locks,
-    so a plain insert does (an upsert's speculative insertion costs about a third more).
-    """
+    """Compute the targets' cells and upsert them, all inside PostgreSQL."""
     if not targets:
         return 0
     cols = ", ".join(CELL_COUNTS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in CELL_COUNTS)
-    upsert = (
-        ""
-        if cleared
-        else f"""ON CONFLICT (view, period, region_code)
-        DO UPDATE SET {updates}, computed_at = excluded.computed_at"""
-    )
     stmt = f"""
         INSERT INTO metric_cells (view, period, region_code, {cols}, computed_at)
         SELECT :view, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)},
                :computed_at
         FROM ({_statement(view, targets)}) c
-        {upsert}
+        ON CONFLICT (view, period, region_code)
+        DO UPDATE SET {updates}, computed_at = excluded.computed_at
     """
     params = {
         **_target_params(targets),
@@ -461,6 +451,105 @@ def store_cells(
         params["quarter"] = quarter
     _statement_settings(session, targets)
     return session.execute(text(stmt), params).rowcount
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What replacing a slice's cells did: the cells computed, and the writes they needed."""
+
+    cells: int
+    updated: int = 0
+    inserted: int = 0
+    deleted: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.updated + self.inserted + self.deleted
+
+
+def _replace_sql(view: str, grid: Grid) -> str:
+    """One statement that makes the live cells of a code range and periods equal to the grid's
+    computed cells, writing only the differences: cells whose counts changed are updated, new
+    ones inserted, cells of regions no longer in the grid deleted.
+
+    A full recompute mostly finds the cells as the live path left them. Writing them all again
+    cost about as much as computing them (a new row and primary-key entry for each of 11,100
+    cells of a province slice), moved every township's stamp (so every dashboard cache was
+    dropped) and left the table as many dead rows to vacuum. All three parts read the snapshot
+    the statement started with, so they touch disjoint rows; the caller holds the townships'
+    locks, so no other writer of these cells runs beside it.
+    """
+    counts = ", ".join(CELL_COUNTS)
+    new_counts = ", ".join(f"n.{c}" for c in CELL_COUNTS)
+    return f"""
+    WITH n AS MATERIALIZED ({_statement(view, grid)}),
+    -- The cells there now, one index range per period (the primary key leads with the period).
+    old AS MATERIALIZED (
+        SELECT c.ctid AS tid, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)}
+        FROM unnest(CAST(:p_key AS text[])) k(period) CROSS JOIN LATERAL (
+            SELECT c.ctid, c.* FROM metric_cells c
+            WHERE c.view = :view AND c.period = k.period
+              AND c.region_code >= :c_lo AND c.region_code < :c_hi
+            OFFSET 0  -- one index range per period, whatever the table's statistics say
+        ) c
+    ),
+    upd AS (
+        UPDATE metric_cells c SET ({counts}, computed_at) = ({new_counts}, :computed_at)
+        FROM old o JOIN n USING (period, region_code)
+        WHERE c.ctid = o.tid
+          AND ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
+        RETURNING 1
+    ),
+    ins AS (
+        INSERT INTO metric_cells (view, period, region_code, {counts}, computed_at)
+        SELECT :view, n.period, n.region_code, {new_counts}, :computed_at FROM n
+        WHERE (n.period, n.region_code) NOT IN (SELECT period, region_code FROM old)
+        RETURNING 1
+    ),
+    del AS (
+        DELETE FROM metric_cells c USING old o
+        WHERE c.ctid = o.tid
+          AND (o.period, o.region_code) NOT IN (SELECT period, region_code FROM n)
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM n) AS cells, (SELECT count(*) FROM upd) AS updated,
+           (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM del) AS deleted
+    """
+
+
+def replace_cells(
+    session: Session, *, view: str, grid: Grid, prefix: str, cutoff: datetime
+) -> Replaced:
+    """Make the cells under a code prefix, for the grid's periods, the grid's computed cells.
+
+    `grid.leaves` must be every leaf under the prefix that holds units or records; cells of any
+    other region under it (one whose units and records all moved away) are deleted.
+    """
+    bounds = code_range(prefix)
+    params = {
+        **_target_params(grid),
+        "view": view,
+        "cutoff": cutoff,
+        "frozen_at": None,
+        "computed_at": cutoff,
+        "c_lo": bounds["lo"],
+        "c_hi": bounds["hi"],
+    }
+    if not grid.leaves:
+        gone = session.execute(
+            text(
+                "DELETE FROM metric_cells c WHERE c.view = :view "
+                "AND c.period = ANY(CAST(:p_key AS text[])) "
+                "AND c.region_code >= :c_lo AND c.region_code < :c_hi"
+            ),
+            params,
+        ).rowcount
+        return Replaced(cells=0, deleted=gone)
+    _statement_settings(session, grid)
+    row = session.execute(text(_replace_sql(view, grid)), params).one()
+    return Replaced(
+        cells=row.cells, updated=row.updated, inserted=row.inserted, deleted=row.deleted
+    )
 
 
 def _statement_settings(session: Session, targets: Targets) -> None:

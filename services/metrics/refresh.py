@@ -18,8 +18,8 @@ from services.errors import Invalid
 from services.metrics.compute import (
     LOCK_FREEZE,
     Grid,
+    Replaced,
     Target,
-    code_range,
     enclosing,
     expand,
     first_month,
@@ -27,6 +27,7 @@ from services.metrics.compute import (
     lock_townships,
     month_period,
     months_between,
+    replace_cells,
     store_cells,
     township_of,
 )
@@ -97,26 +98,18 @@ def all_periods(session: Session, *, now: datetime | None = None) -> list[Period
 
 def recompute_township(
     session: Session, *, township: str, periods: list[Period], now: datetime | None = None
-) -> int:
-    """Replace the live cells of one slice of a full run for the given periods.
+) -> Replaced:
+    """Make the live cells of one slice of a full run right for the given periods.
 
     A slice is a township key (9 digits), or a county key (6 digits) when a province has too
     many townships for one task each; every township in it is locked, as incremental
-    recomputes lock theirs.
+    recomputes lock theirs. Only cells whose counts changed are written.
     """
     now = now or _now()
     regions = leaves(session, township)
     lock_townships(session, [township_of(r) for r in regions] or [township])
-    keys = [p.key for p in periods]
-    session.execute(
-        text(
-            "DELETE FROM metric_cells WHERE view = 'live' AND region_code >= :lo "
-            "AND region_code < :hi AND period = ANY(:keys)"
-        ),
-        {**code_range(township), "keys": keys},
-    )
-    targets = Grid(tuple(regions), tuple(periods))
-    return store_cells(session, view="live", targets=targets, cutoff=now, cleared=True)
+    grid = Grid(tuple(regions), tuple(periods))
+    return replace_cells(session, view="live", grid=grid, prefix=township, cutoff=now)
 
 
 def recompute_all(
@@ -131,7 +124,7 @@ def recompute_all(
         period = parse_period(period)
     periods = expand([period]) if period else all_periods(session, now=now)
     return sum(
-        recompute_township(session, township=t, periods=periods, now=now)
+        recompute_township(session, township=t, periods=periods, now=now).cells
         for t in slices(session, region)
     )
 

@@ -78,7 +78,12 @@ def test_generate_and_recompute_bench_at_tiny_scale(bench_db):
         ],
         server,
     )
-    for figure in ("baseline_sql_tz_at_query_time", "1_full_recompute", "5_worker_peak_rss"):
+    for figure in (
+        "baseline_sql_tz_at_query_time",
+        "1e_full_recompute_into_empty_cells",
+        "1_full_recompute",
+        "5_worker_peak_rss",
+    ):
         assert f"FIGURE {figure}:" in out
     assert "ratio" in out
 

@@ -245,3 +245,78 @@ def test_county_slices_give_the_same_cells_as_township_slices(monkeypatch):
     by_county = cells()
     strip = lambda rows: [r[:-1] for r in rows]  # noqa: E731  (computed_at aside)
     assert by_township and strip(by_county) == strip(by_township)
+
+
+def test_a_full_recompute_writes_only_the_cells_that_changed():
+    """A full recompute over existing cells updates the changed ones, inserts the missing, deletes
+    those of regions without units or records, leaves the rest (and their townships' stamps)
+    alone, and ends with exactly the cells a recompute from nothing gives."""
+    from sqlalchemy import text
+
+    make_region_tree()
+    a, b = make_unit(VILLAGE_A1), make_unit(VILLAGE_B1)
+    with unit_of_work() as s:
+        for u in (a, b):
+            add_inspection(s, u, at(2025, 8, 3, 10))
+            add_hazard(s, u, at(2025, 8, 3, 10), deadline=at(2025, 8, 20))
+    now = datetime(2025, 12, 1, tzinfo=UTC)
+
+    def full() -> tuple[list, dict]:
+        with unit_of_work() as s:
+            periods = refresh.all_periods(s, now=now)
+            done = [
+                refresh.recompute_township(s, township=t, periods=periods, now=now)
+                for t in refresh.slices(s, None)
+            ]
+        with unit_of_work() as s:
+            stamps = dict(
+                ((v, p, t), n)
+                for v, p, t, n in s.execute(text("SELECT * FROM metric_versions")).all()
+            )
+        return done, stamps
+
+    def cells() -> list:
+        with unit_of_work() as s:
+            return s.execute(
+                text(
+                    "SELECT view, period, region_code, found_general, found_major, inspections, "
+                    "units_inspected, roster_units FROM metric_cells ORDER BY 1, 2, 3"
+                )
+            ).all()
+
+    first, stamps = full()
+    assert [(r.inserted, r.updated, r.deleted) for r in first] == [(r.cells, 0, 0) for r in first]
+    assert all(r.cells > 0 for r in first)
+    again, same_stamps = full()
+    assert [r.written for r in again] == [0, 0] and same_stamps == stamps
+
+    # A new hazard in A1 in August, a cell of A2 (no units, no records) and one A1 cell gone.
+    with unit_of_work() as s:
+        add_hazard(s, a, at(2025, 8, 5, 10), level="major", deadline=at(2025, 8, 25))
+        s.execute(
+            text(
+                "INSERT INTO metric_cells (view, period, region_code, computed_at) "
+                "VALUES ('live', '2025-09', :v, now())"
+            ),
+            {"v": VILLAGE_A2},
+        )
+        s.execute(
+            text("DELETE FROM metric_cells WHERE period = '2025-10' AND region_code = :v"),
+            {"v": VILLAGE_A1},
+        )
+    changed, moved = full()
+    town_a, town_b = changed
+    # August, Q3 and 2025 of A1 updated; A1's October back; A2's stray cell gone; B untouched.
+    assert (town_a.updated, town_a.inserted, town_a.deleted) == (3, 1, 1)
+    assert town_b.written == 0
+    assert {k for k in moved if moved[k] != stamps.get(k)} == {
+        ("live", p, TOWN_A[:9]) for p in ("2025-08", "2025Q3", "2025", "2025-09", "2025-10")
+    }
+    incremental = cells()
+    with unit_of_work() as s:
+        s.execute(text("DELETE FROM metric_cells"))
+    full()
+    assert incremental == cells()
+    assert [c for c in incremental if c.region_code == VILLAGE_A1 and c.period == "2025-08"][
+        0
+    ].found_major == 1
