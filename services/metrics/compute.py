@@ -180,6 +180,7 @@ def _covered_by_month_sql(inspections: str) -> str:
             WHERE i.unit_id = ro.unit_id
               AND i.inspected_month >= {SPAN["lo"]} AND i.inspected_month < {SPAN["hi"]}
         ) im
+        OFFSET 0  -- joined to mb once, not mb scanned inside every unit's probe
     ),
     -- Each month's own bounds, its quarter's and its year's, one row per month.
     mb AS MATERIALIZED (
