@@ -507,11 +507,18 @@ def _replace_sql(view: str, grid: Grid) -> str:
             OFFSET 0  -- one index range per period, whatever the table's statistics say
         ) c
     ),
+    -- The cells whose counts changed, with their new counts.
+    chg AS MATERIALIZED (
+        SELECT o.tid, n.* FROM old o JOIN n USING (period, region_code)
+        WHERE ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
+    ),
+    -- Rows are found again by their addresses (TID scans): with a join, the planner may read
+    -- the whole table to hash it, as it did for the deletes here once it knew the table's size.
     upd AS (
-        UPDATE metric_cells c SET ({counts}, computed_at) = ({new_counts}, :computed_at)
-        FROM old o JOIN n USING (period, region_code)
-        WHERE c.ctid = o.tid
-          AND ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
+        UPDATE metric_cells c
+        SET ({counts}, computed_at) = ({", ".join("x." + c for c in CELL_COUNTS)}, :computed_at)
+        FROM chg x
+        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM chg)) AND c.ctid = x.tid
         RETURNING 1
     ),
     ins AS (
@@ -521,9 +528,10 @@ def _replace_sql(view: str, grid: Grid) -> str:
         RETURNING 1
     ),
     del AS (
-        DELETE FROM metric_cells c USING old o
-        WHERE c.ctid = o.tid
-          AND (o.period, o.region_code) NOT IN (SELECT period, region_code FROM n)
+        DELETE FROM metric_cells c
+        WHERE c.ctid = ANY(ARRAY(
+            SELECT o.tid FROM old o
+            WHERE (o.period, o.region_code) NOT IN (SELECT period, region_code FROM n)))
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM n) AS cells, (SELECT count(*) FROM upd) AS updated,
