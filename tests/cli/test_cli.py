@@ -97,3 +97,16 @@ def test_create_user_refuses_bad_input():
     )
     assert again.returncode == 1
     assert "already taken" in again.stderr
+
+
+def test_recompute_writes_the_cells_then_only_what_changed():
+    builders.make_region_tree()
+    builders.make_unit(builders.VILLAGE_A1)
+    first = hazardtrack("recompute")
+    assert first.returncode == 0, first.stderr
+    done = first.stdout.strip().splitlines()[-1]
+    cells = int(done.split()[1])
+    assert cells > 0 and f"({cells} changed)" in done, first.stdout
+    again = hazardtrack("recompute")
+    assert again.returncode == 0, again.stderr
+    assert f"done: {cells} cells (0 changed)" in again.stdout, again.stdout
