@@ -456,11 +456,21 @@ def store_cells(
     frozen_at: datetime | None = None,
     quarter: str | None = None,
 ) -> int:
-    """Compute the targets' cells and upsert them, all inside PostgreSQL."""
+    """Compute the targets' cells and upsert them, all inside PostgreSQL.
+
+    A stored cell whose counts did not change is left as it is (its `computed_at` and its
+    township's stamp with it), as a full recompute leaves it: an event that moves no count
+    (a hazard going from reported to rectifying) does not drop the dashboards' caches.
+    Returns the number of cells inserted or changed.
+    """
     if not targets:
         return 0
     cols = ", ".join(CELL_COUNTS)
     updates = ", ".join(f"{c} = excluded.{c}" for c in CELL_COUNTS)
+    changed = (
+        f"({', '.join('metric_cells.' + c for c in CELL_COUNTS)}) IS DISTINCT FROM "
+        f"({', '.join('excluded.' + c for c in CELL_COUNTS)})"
+    )
     stmt = f"""
         INSERT INTO metric_cells (view, period, region_code, {cols}, computed_at)
         SELECT :view, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)},
@@ -468,6 +478,7 @@ def store_cells(
         FROM ({_statement(view, targets)}) c
         ON CONFLICT (view, period, region_code)
         DO UPDATE SET {updates}, computed_at = excluded.computed_at
+        WHERE {changed}
     """
     params = {
         **_target_params(targets),

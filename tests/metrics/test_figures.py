@@ -23,7 +23,7 @@ from tests.builders import (
     make_region_tree,
     make_unit,
 )
-from tests.metrics.builders import Ev, Version, add_hazard, add_inspection, add_report
+from tests.metrics.builders import Ev, Version, add_event, add_hazard, add_inspection, add_report
 from tests.metrics.reference import TZ
 
 
@@ -320,3 +320,49 @@ def test_a_full_recompute_writes_only_the_cells_that_changed():
     assert [c for c in incremental if c.region_code == VILLAGE_A1 and c.period == "2025-08"][
         0
     ].found_major == 1
+
+
+def test_marked_buckets_rewrite_only_the_cells_whose_counts_moved():
+    """An event that moves no count (reported -> rectifying) leaves the cells and their stamps;
+    one that does (verify: closed) rewrites its month, quarter and year and moves their stamps."""
+    from sqlalchemy import text
+
+    make_region_tree()
+    u = make_unit(VILLAGE_A1)
+    now = datetime(2025, 8, 10, tzinfo=UTC)
+    with unit_of_work() as s:
+        h = add_hazard(s, u, at(2025, 8, 3, 10), deadline=at(2025, 8, 20))
+    with unit_of_work() as s:
+        while refresh.recompute_marked(s, now=now):
+            pass
+
+    def stamps() -> dict:
+        with unit_of_work() as s:
+            rows = s.execute(text("SELECT view, period, township, stamp FROM metric_versions"))
+            return {(v, p, t): n for v, p, t, n in rows}
+
+    def closed(period: str) -> int:
+        with unit_of_work() as s:
+            return s.execute(
+                text(
+                    "SELECT closed_general FROM metric_cells WHERE period = :p AND region_code = :r"
+                ),
+                {"p": period, "r": VILLAGE_A1},
+            ).scalar_one()
+
+    before = stamps()
+    with unit_of_work() as s:
+        add_event(s, h, Ev("start_rectification", at(2025, 8, 5, 9)))
+    with unit_of_work() as s:
+        assert refresh.recompute_marked(s, now=now) == 1  # the bucket was marked and taken
+    assert stamps() == before
+    with unit_of_work() as s:
+        add_event(s, h, Ev("submit_rectification", at(2025, 8, 6, 9)))
+        add_event(s, h, Ev("verify", at(2025, 8, 7, 9)))
+    with unit_of_work() as s:
+        refresh.recompute_marked(s, now=now)
+    after = stamps()
+    assert {k for k in after if after[k] != before[k]} == {
+        ("live", p, TOWN_A[:9]) for p in ("2025-08", "2025Q3", "2025")
+    }
+    assert closed("2025-08") == closed("2025Q3") == closed("2025") == 1
