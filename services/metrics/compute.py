@@ -512,10 +512,10 @@ def _replace_sql(view: str, grid: Grid) -> str:
     computed cells, writing only the differences: cells whose counts changed are updated, new
     ones inserted, cells of regions no longer in the grid deleted.
 
-    A full recompute mostly finds the cells as the live path left them. Writing them all again
-    cost about as much as computing them (a new row and primary-key entry for each of 11,100
-    cells of a province slice), moved every township's stamp (so every dashboard cache was
-    dropped) and left the table as many dead rows to vacuum. All three parts read the snapshot
+    A full recompute mostly finds the cells as the live path left them. Deleting and writing
+    them all again cost about half as much as computing them (a dead row, a new row and a
+    primary-key entry for each of 11,100 cells of a province slice), moved every township's
+    stamp (so every dashboard cache was dropped) and left as many dead rows to vacuum. All three parts read the snapshot
     the statement started with, so they touch disjoint rows; the caller holds the townships'
     locks, so no other writer of these cells runs beside it.
     """
