@@ -423,7 +423,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def seq(n: int) -> dict:
         fresh_api()
-        sequential(base, tok, units, n)  # warm-up: first requests import and compile
+        # Warm-up of every API process: one client's keep-alive connection reaches one of them,
+        # and the measured pass (a new connection) may reach the other, whose first requests
+        # cost ~0.9 CPU-s of imports and first compiles (until session 9 that was 3-6 ms of
+        # this figure's "API CPU per request").
+        run_rate(base, post_inspection_factory(base, tok, units), 40.0, 2, warmup=0)
+        sequential(base, tok, units, n)
         with common.CpuAccount(api.pid) as account:
             out = sequential(base, tok, units, n)
         # Where each POST's CPU goes (the 20 unmeasured first requests included); "other
