@@ -5,8 +5,8 @@ statement, of writing the cells, against the grouped hazards SQL over the same s
     python bench/profile_slice.py --scale county --slice 330101005
 
 The slice itself is timed over the cells already there (the worker writes only the changed
-ones) and into an emptied range. CPU seconds of the PostgreSQL backend (from /proc, so this runs on the database's machine) are
-steadier than wall time on a shared machine. Each part is the statement cut after that CTE
+ones) and into an emptied range. CPU seconds of the PostgreSQL backend (from /proc, so this
+runs on the database's machine) are steadier than wall time on a shared machine. Each part is the statement cut after that CTE
 (`SELECT * FROM <cte>`, its rows sent to this client, so PostgreSQL cannot skip unused
 columns), best of five; parts include the CTEs they read (e.g. `hz` includes `hzm`), and
 every part includes the fixed cost of the targets (`t`).
@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         common.say(f"  {'the whole cells statement':66s} {whole:6.2f} s CPU")
         session.rollback()
     # The slice as the worker runs it: over the cells there (only changes written), and into
-    # an emptied range (every cell written; the delete before it is not counted). Best of
-    # three, each rolled back.
+    # an emptied range (every cell written; the delete before it is not counted, but its rows
+    # are still in the index, so this is a little dearer than into an empty table, figure 1e).
+    # Best of three, each rolled back.
     cpu = {"existing": float("inf"), "emptied": float("inf")}
     for _ in range(3):
         for case in cpu:

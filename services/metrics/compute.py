@@ -246,14 +246,11 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     # (730 units x 37 periods for a province slice, -5 % of its CPU), not joined to each of
     # its 11,100 targets; listed pairs join them by region.
     if grid:
-        edge_from, req_from, region, edge_on, req_on = "p t", "pq tq", "ro", "", ""
+        edge_from, edge_on, edge_key = "p t", "", "ro"
+        req_from, req_on, req_key = "pq tq", "", "ro"
     else:
-        edge_from, req_from, region = "t", "tq", "t"
-        edge_on, req_on = (
-            "ro.region_code = t.region_code AND",
-            "ro.region_code = tq.region_code AND",
-        )
-    req_region = "ro" if grid else "tq"
+        edge_from, edge_on, edge_key = "t", "ro.region_code = t.region_code AND", "t"
+        req_from, req_on, req_key = "tq", "ro.region_code = tq.region_code AND", "tq"
     return f"""
     WITH p AS (
         SELECT * FROM unnest(CAST(:p_key AS text[]), CAST(:p_first AS date[]),
@@ -316,19 +313,19 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     -- The units that are not on the roster all along.
     roe AS MATERIALIZED (SELECT * FROM ro WHERE NOT always),
     edge AS (
-        SELECT {region}.region_code, t.period, count(*) AS units
+        SELECT {edge_key}.region_code, t.period, count(*) AS units
         FROM {edge_from} JOIN roe ro ON {edge_on}
             {d.on_roster("t.first_month", "t.end_month")}
-        GROUP BY {region}.region_code, t.period
+        GROUP BY {edge_key}.region_code, t.period
     ),
     -- Required unit-quarters: the units required all along once per quarter of the period,
     -- the others per quarter they were on the roster in.
     pqn AS (SELECT period, count(*) AS quarters FROM pq GROUP BY period),
     req AS (
-        SELECT {req_region}.region_code, tq.period, count(*) AS edge_required
+        SELECT {req_key}.region_code, tq.period, count(*) AS edge_required
         FROM {req_from} JOIN roe ro ON {req_on}
             ro.reporting_required AND {d.on_roster("tq.q_first", "tq.q_end")}
-        GROUP BY {req_region}.region_code, tq.period
+        GROUP BY {req_key}.region_code, tq.period
     ),
     -- Every report of the roster's units (one index probe per unit), counted where the unit
     -- had to report that quarter, then summed into the quarter and its year.

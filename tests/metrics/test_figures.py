@@ -247,6 +247,15 @@ def test_county_slices_give_the_same_cells_as_township_slices(monkeypatch):
     assert by_township and strip(by_county) == strip(by_township)
 
 
+def _stamps() -> dict:
+    """Every (view, period, township) stamp of the dashboards' caches."""
+    from sqlalchemy import text
+
+    with unit_of_work() as s:
+        rows = s.execute(text("SELECT view, period, township, stamp FROM metric_versions"))
+        return {(v, p, t): n for v, p, t, n in rows}
+
+
 def test_a_full_recompute_writes_only_the_cells_that_changed():
     """A full recompute over existing cells updates the changed ones, inserts the missing, deletes
     those of regions without units or records, leaves the rest (and their townships' stamps)
@@ -268,12 +277,7 @@ def test_a_full_recompute_writes_only_the_cells_that_changed():
                 refresh.recompute_township(s, township=t, periods=periods, now=now)
                 for t in refresh.slices(s, None)
             ]
-        with unit_of_work() as s:
-            stamps = dict(
-                ((v, p, t), n)
-                for v, p, t, n in s.execute(text("SELECT * FROM metric_versions")).all()
-            )
-        return done, stamps
+        return done, _stamps()
 
     def cells() -> list:
         with unit_of_work() as s:
@@ -336,11 +340,6 @@ def test_marked_buckets_rewrite_only_the_cells_whose_counts_moved():
         while refresh.recompute_marked(s, now=now):
             pass
 
-    def stamps() -> dict:
-        with unit_of_work() as s:
-            rows = s.execute(text("SELECT view, period, township, stamp FROM metric_versions"))
-            return {(v, p, t): n for v, p, t, n in rows}
-
     def closed(period: str) -> int:
         with unit_of_work() as s:
             return s.execute(
@@ -350,18 +349,18 @@ def test_marked_buckets_rewrite_only_the_cells_whose_counts_moved():
                 {"p": period, "r": VILLAGE_A1},
             ).scalar_one()
 
-    before = stamps()
+    before = _stamps()
     with unit_of_work() as s:
         add_event(s, h, Ev("start_rectification", at(2025, 8, 5, 9)))
     with unit_of_work() as s:
         assert refresh.recompute_marked(s, now=now) == 1  # the bucket was marked and taken
-    assert stamps() == before
+    assert _stamps() == before
     with unit_of_work() as s:
         add_event(s, h, Ev("submit_rectification", at(2025, 8, 6, 9)))
         add_event(s, h, Ev("verify", at(2025, 8, 7, 9)))
     with unit_of_work() as s:
         refresh.recompute_marked(s, now=now)
-    after = stamps()
+    after = _stamps()
     assert {k for k in after if after[k] != before[k]} == {
         ("live", p, TOWN_A[:9]) for p in ("2025-08", "2025Q3", "2025")
     }
