@@ -18,6 +18,7 @@ from api.hot_writes import PATH, HotWritesMiddleware
 from api.routers import HOT, ROUTERS, inspections, metrics
 from services import db
 from services.settings import get_settings
+from worker import dispatch
 
 
 class ErrorBody(BaseModel):
@@ -91,6 +92,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     shutdown."""
     url = await anyio.to_thread.run_sync(db.database_url)  # may start the embedded server
     await db.open_hot_pools(url, wait_seconds=get_settings().admission_wait_seconds)
+    await anyio.to_thread.run_sync(dispatch.warm_up)  # before serving, and before the freeze
     # What start-up built (modules, models, routes, pools: most of the heap) stays for the
     # process's life; frozen, the collector no longer walks it. Each full collection walked
     # it all, and a request that allocates much (a /sync batch's JSON) set several off: 40 %

@@ -39,6 +39,25 @@ def due() -> bool:
         return True
 
 
+def warm_up() -> None:
+    """Load the Celery app and its producer pool now, at the API's start-up, not on the first
+    write that needs them.
+
+    Imported there, they held the GIL for ~0.9 s of CPU in the middle of serving: the first
+    write after each start of an API process answered in ~0.7 s, and every request that
+    process held waited behind it (BENCHMARKS.md, cold start). Nothing is sent and no broker
+    is reached here (the producer connects on its first send), so a broker that is down
+    delays no start-up.
+    """
+    from worker.app import celery_app
+
+    with celery_app.producer_or_acquire():
+        pass
+    # A send also loads the result backend and the task-sent events' dispatcher (~20 ms more).
+    celery_app.backend  # noqa: B018
+    celery_app.events.Dispatcher  # noqa: B018
+
+
 def send_recompute() -> None:
     global _next_allowed
     try:
