@@ -101,3 +101,24 @@ def test_cpu_accounting_names_every_kind_of_process():
     assert _cpu_group("postgres:") == "postgres "
     assert _cpu_group("python -m cli worker --pool solo") == "celery workers"
     assert _cpu_group("") == "other processes"
+
+
+def test_cold_start_bench_at_tiny_scale(bench_db):
+    server, name = bench_db
+    _run(["bench/generate.py", "--scale", "tiny", "--db", name], server)
+    out = _run(
+        [
+            "bench/bench_coldstart.py",
+            "--scale",
+            "tiny",
+            "--db",
+            name,
+            "--starts",
+            "1",
+            "--after",
+            "3",
+        ],
+        server,
+    )
+    assert "start 1: first POST" in out
+    assert "FIGURE 3_first_post_after_start:" in out and "ratio" in out
