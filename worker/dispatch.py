@@ -44,10 +44,10 @@ def warm_up() -> None:
     write that needs them.
 
     Imported there, they held the GIL for ~0.9 s of CPU in the middle of serving: the first
-    write after each start of an API process answered in ~0.7 s, and every request that
-    process held waited behind it (BENCHMARKS.md, cold start). Nothing is sent and no broker
-    is reached here (the producer connects on its first send), so a broker that is down
-    delays no start-up.
+    write after each start of an API process answered in 0.7-1.1 s, and every request that
+    process held waited behind it (BENCHMARKS.md, figure 3: a fresh API process's first
+    write). Nothing is sent and no broker is reached here (the producer connects on its first
+    send), so a broker that is down delays no start-up.
     """
     from worker.app import celery_app
 
