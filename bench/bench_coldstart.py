@@ -44,7 +44,7 @@ def one_start(env: dict, tok: str, units: list[str], after: int) -> dict:
         cpu = common.cpu_seconds(api.pid)
         status, first = post(conn, tok, units[0])
         first_cpu = (common.cpu_seconds(api.pid) - cpu) * 1e3
-        later = [post(conn, tok, units[1 + i % (len(units) - 1)]) for i in range(after)]
+        later = [post(conn, tok, units[(1 + i) % len(units)]) for i in range(after)]
     finally:
         common.stop(api, grace=3)
     statuses = {status, *(s for s, _ in later)}

@@ -47,6 +47,6 @@ def test_the_api_loads_the_celery_producer_before_serving_even_with_the_broker_d
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["healthz"] == 200
     # Loaded at the first write instead, Celery's import held the GIL for ~0.9 s of CPU while
-    # the process served (BENCHMARKS.md, cold start).
+    # the process served (BENCHMARKS.md, figure 3: a fresh API process's first write).
     assert report["worker_app"] is True
     assert report["later"] == []
