@@ -35,6 +35,14 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+# The phones' POSTs written together (api/hot_writes.Batches): 1 when the API is quiet; it
+# grows with the load, which is what keeps a burst from queueing (BENCHMARKS.md, figure 3).
+POSTS_PER_WRITE = Histogram(
+    "hazardtrack_inspection_posts_per_write",
+    "New inspections POSTed on the hot path and written in one statement.",
+    buckets=(1, 2, 4, 8, 16, 32, 50),
+    registry=REGISTRY,
+)
 
 # Overdue as domain.md defines it: open, past its deadline, and not awaiting verification of a
 # fix submitted on or before that deadline.

@@ -164,9 +164,14 @@ _STILL_VALID = select(_users.c.id).where(
 )
 
 
-# The same check as a statement of its own (`:uid`, `:ver`), for the hot paths that send it
-# with their other reads in one round trip.
-CALLER_OK_SQL = "SELECT id FROM users WHERE id = :uid AND active AND token_version = :ver"
+# The same check as a statement of its own, for the callers of several requests at once
+# (`:uids` and `:vers`, arrays in step): a row (id, token_version) for each caller that holds.
+# The hot write path sends it with its other reads in one round trip.
+CALLERS_OK_SQL = (
+    "SELECT u.id, u.token_version FROM users u"
+    " JOIN unnest(CAST(:uids AS uuid[]), CAST(:vers AS int[])) c(id, ver)"
+    " ON u.id = c.id AND u.token_version = c.ver WHERE u.active"
+)
 
 
 def check_caller(session: Session, caller: Caller) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from services import auth, outbox, references
 from services.actors import Actor
 from services.db import HotPool, array_literal, pyformat
-from services.errors import Conflict, Invalid, NotFound
+from services.errors import Conflict, DomainError, Invalid, NotFound
 from services.hazards.service import check_not_future, check_unit_scope, hazard_digest, hazard_row
 from services.idempotency import check_replay, content_hash
 from services.models import Hazard, Inspection
@@ -77,9 +77,10 @@ _KNOWN_SQL = """
       FROM hazard_categories WHERE active AND code = ANY(CAST(:categories AS text[]))
     """
 _KNOWN = text(_KNOWN_SQL)
-# The same, with the caller's check (still active at the token's version) as one more row.
+# The same, with the callers' checks (each still active at its token's version) as more rows.
 HOT_KNOWN_SQL = pyformat(
-    f"{_KNOWN_SQL} UNION ALL SELECT 'caller', id, NULL, NULL FROM ({auth.CALLER_OK_SQL}) c"
+    f"{_KNOWN_SQL} UNION ALL SELECT 'caller', c.id, CAST(c.token_version AS text), NULL "
+    f"FROM ({auth.CALLERS_OK_SQL}) c"
 )
 
 
@@ -325,29 +326,47 @@ def record_inspection(
     return _recorded(new, write_inspections(session, [new]))
 
 
-async def record_new_inspection(
-    pool: HotPool, caller: auth.Caller, data: dict[str, Any]
-) -> Recorded | None:
-    """The phone's POST of a new inspection on the event loop: two statements on `pool`'s
-    autocommit connections, the checks' read (with the caller's) and the write.
+async def record_new_inspections(
+    pool: HotPool, posts: list[tuple[auth.Caller, dict[str, Any]]]
+) -> list[Recorded | None]:
+    """The phones' POSTs of new inspections on the event loop, those that arrived together
+    in one read and one write: two statements on `pool`'s autocommit connections, the
+    checks' read (with the callers') and the write, atomic by itself.
 
-    The rules are `check_inspection`'s, as for `record_inspection`; a DomainError means the
-    same answer as there. None means the general path must answer: the caller is no longer
-    valid, the id is stored already (a replay reads the stored record), or another request
-    stored one of the ids between the read and the write. Nothing is written then.
+    Each post is judged as `record_inspection` judges it (`check_inspection`, in order, a
+    later post seeing the earlier ones as stored). None for a post means the general path
+    must answer it: its caller is no longer valid, a rule refused it (the route gives the
+    same refusal), its id is stored already or repeats an earlier post's (a replay or a
+    conflict), or another request stored one of the ids between the read and the write (then
+    every post of the batch is None, and nothing of any of them was written).
     """
-    params = {**_known_params([data]), "uid": caller.actor.user_id, "ver": caller.token_version}
+    datas = [data for _, data in posts]
+    callers = sorted({(c.actor.user_id, c.token_version) for c, _ in posts}, key=str)
+    params = {
+        **_known_params(datas),
+        "uids": array_literal(uid for uid, _ in callers),
+        "vers": array_literal(version for _, version in callers),
+    }
     rows = await pool.all(HOT_KNOWN_SQL, params)
-    if not any(kind == "caller" for kind, *_ in rows):
-        return None
-    new = check_inspection(caller.actor, data, _known_of(rows), loc=["body"])
-    if new is None:
-        return None
+    valid = {(ident, int(code)) for kind, ident, code, _ in rows if kind == "caller"}
+    known = _known_of(rows)
+    checked: list[NewInspection | None] = []
+    for caller, data in posts:
+        new = None
+        if (caller.actor.user_id, caller.token_version) in valid:
+            try:
+                new = check_inspection(caller.actor, data, known, loc=["body"])
+            except DomainError:
+                pass  # the route refuses it the same way
+        checked.append(new)
+    accepted = [new for new in checked if new is not None]
+    if not accepted:
+        return [None] * len(posts)
     try:
-        written = await pool.one(HOT_WRITE_SQL, _write_params([new]))
+        written = await pool.one(HOT_WRITE_SQL, _write_params(accepted))
     except (psycopg.IntegrityError, psycopg.DataError):  # the route's answer: 409 or 422
-        return None
-    return _recorded(new, written.received_at)
+        return [None] * len(posts)
+    return [None if new is None else _recorded(new, written.received_at) for new in checked]
 
 
 # Every column of a new row that the write leaves to its default (NULL, or as below).

@@ -3,9 +3,15 @@ other request, and every refusal, reaches the route, whose answers stay the cont
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+
 import pytest
 from sqlalchemy import text
 
+from api import hot_writes
+from api.observability import REGISTRY
 from api.routers import inspections as route
 from services import inspections
 from services.db import unit_of_work
@@ -150,11 +156,7 @@ def test_an_id_stored_between_the_check_and_the_write_is_answered_by_the_route(
 ):
     """Another request may store the same id after this one's check read it as new: the write
     meets the unique key, stores nothing, and the route answers (a replay here)."""
-    make_region_tree()
-    unit = make_unit(VILLAGE_A1)
-    headers = login_as(client, "inspector", TOWN_A)
-    body = inspection_body(unit, hazards=[hazard_body()])
-    assert client.post("/api/v1/inspections", json=body, headers=headers).status_code == 201
+    _, headers, body = _an_inspector_with_a_stored_inspection(client)
     known_of = inspections._known_of
     fooled = []
 
@@ -174,6 +176,16 @@ def test_an_id_stored_between_the_check_and_the_write_is_answered_by_the_route(
     assert stored(body["id"])[:2] == (1, 1)
 
 
+def _an_inspector_with_a_stored_inspection(client) -> tuple:
+    """(unit, the inspector's headers, the body of an inspection stored with one hazard)."""
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    headers = login_as(client, "inspector", TOWN_A)
+    body = inspection_body(unit, hazards=[hazard_body()])
+    assert client.post("/api/v1/inspections", json=body, headers=headers).status_code == 201
+    return unit, headers, body
+
+
 def test_the_hot_path_keeps_each_region_to_its_own_inspectors(client, at_route):
     make_region_tree()
     headers_b = login_as(client, "inspector", TOWN_B)
@@ -186,3 +198,167 @@ def test_the_hot_path_keeps_each_region_to_its_own_inspectors(client, at_route):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "unit_id"]
     assert stored(foreign["id"])[0] == 0
     assert at_route == [foreign["id"]]  # the hot path's check refused it; the route answered
+
+
+# -- posts that arrive together ---------------------------------------------------------------
+
+
+class HeldWrite:
+    """Holds the hot path's first write until the posts sent after it wait behind it, so that
+    they go in one batch, in the order sent (as under load, where a batch gathers whatever
+    arrived during the write before it)."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.sizes: list[int] = []
+        self.batches: hot_writes.Batches | None = None
+        self.release = threading.Event()
+        original = inspections.record_new_inspections
+
+        async def held(pool, posts):
+            self.sizes.append(len(posts))
+            self.batches = hot_writes.Batches.of(pool)
+            deadline = time.monotonic() + 20  # a failing test must not hang the suite
+            while len(self.sizes) == 1 and not self.release.is_set():
+                assert time.monotonic() < deadline, "the held write was never released"
+                await asyncio.sleep(0.005)
+            return await original(pool, posts)
+
+        monkeypatch.setattr(inspections, "record_new_inspections", held)
+
+    def post_all(self, client, posts: list[tuple[dict, dict]]) -> list:
+        """POST each (body, headers); the first one's write waits for all the others."""
+        answers: list = [None] * len(posts)
+
+        def send(i: int) -> None:
+            body, headers = posts[i]
+            answers[i] = client.post("/api/v1/inspections", json=body, headers=headers)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(posts))]
+        try:
+            threads[0].start()
+            _until(lambda: self.batches is not None)
+            for i, thread in enumerate(threads[1:], start=1):
+                thread.start()
+                _until(lambda i=i: len(self.batches.waiting) == i)
+        finally:
+            self.release.set()
+            for thread in threads:
+                if thread.is_alive() or thread.ident is not None:
+                    thread.join(timeout=30)
+        return answers
+
+
+def _until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the posts did not line up behind the held write"
+        time.sleep(0.002)
+
+
+def test_posts_that_arrive_during_a_write_are_written_together(client, at_route, monkeypatch):
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    headers = login_as(client, "inspector", TOWN_A)
+    warm = inspection_body(unit)
+    assert client.post("/api/v1/inspections", json=warm, headers=headers).status_code == 201
+    at_route.clear()
+    before = _writes_and_posts()
+    held = HeldWrite(monkeypatch)
+    bodies = [inspection_body(unit, hazards=[hazard_body(), hazard_body()]) for _ in range(6)]
+
+    answers = held.post_all(client, [(b, headers) for b in bodies])
+
+    assert held.sizes == [1, 5]  # the first alone, the five that came during it together
+    assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+    assert at_route == []
+    for body, answer in zip(bodies, answers, strict=True):
+        got = client.get(f"/api/v1/inspections/{body['id']}", headers=headers)
+        assert answer.json() == got.json()  # each its own record, as the route renders it
+        assert stored(body["id"])[:2] == (1, 2)
+    writes, posts = _writes_and_posts()
+    assert (writes - before[0], posts - before[1]) == (2, 6)
+
+
+def test_each_post_of_a_batch_gets_its_own_answer(client, at_route, monkeypatch):
+    """In one batch: new posts are stored, and every other post is answered by the route after
+    the batch's write, as if it had come alone just after it."""
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    admin = login_as(client, "admin")
+    headers = login_as(client, "inspector", TOWN_A)
+    leaving_id = make_user("leaving-inspector", "inspector", TOWN_A)
+    leaving = token(client, "leaving-inspector")
+    stored_before = inspection_body(unit)
+    for body, h in ((stored_before, headers), (inspection_body(unit), leaving)):
+        assert client.post("/api/v1/inspections", json=body, headers=h).status_code == 201
+    assert (
+        client.patch(
+            f"/api/v1/users/{leaving_id}", json={"active": False}, headers=admin
+        ).status_code
+        == 200
+    )
+    at_route.clear()
+    held = HeldWrite(monkeypatch)
+    new = inspection_body(unit, hazards=[hazard_body()])
+    other_new = inspection_body(unit)
+    posts = [
+        (inspection_body(unit), headers),  # held: the batch below waits for it
+        (new, headers),
+        (dict(new), headers),  # the phone sent it again before the first answer came
+        ({**new, "note": "other content"}, headers),  # the same id, other content
+        (stored_before, headers),  # a replay of a stored inspection
+        (inspection_body(make_unit(VILLAGE_B1)), headers),  # outside the inspector's township
+        (inspection_body(unit), leaving),  # a user disabled since the token was known here
+        (other_new, headers),
+    ]
+
+    answers = held.post_all(client, posts)
+
+    assert held.sizes == [1, 7]
+    statuses = [a.status_code for a in answers]
+    assert statuses == [201, 201, 200, 409, 200, 422, 401, 201], [a.text for a in answers]
+    assert answers[2].json() == answers[1].json()  # the stored record, replayed
+    assert answers[4].json()["id"] == stored_before["id"]
+    assert answers[5].json()["detail"][0]["loc"] == ["body", "unit_id"]
+    assert sorted(at_route) == sorted(str(posts[i][0]["id"]) for i in (2, 3, 4, 5))
+    assert stored(new["id"])[:2] == (1, 1) and stored(other_new["id"])[0] == 1
+    for i in (5, 6):
+        assert stored(posts[i][0]["id"])[0] == 0
+
+
+def test_a_batch_whose_write_meets_a_stored_id_is_answered_post_by_post(
+    client, at_route, monkeypatch
+):
+    """One post's id stored by another request between the batch's read and its write: the
+    write stores nothing, and the route answers every post of the batch on its own."""
+    unit, headers, raced = _an_inspector_with_a_stored_inspection(client)
+    known_of = inspections._known_of
+
+    def not_seen_yet(rows):  # the batch's read, as if the other request had not committed
+        known = known_of(rows)
+        if len(held.sizes) == 2 and not fooled:
+            fooled.append(True)
+            known.inspections.clear()
+            known.hazard_ids.clear()
+        return known
+
+    fooled: list = []
+    held = HeldWrite(monkeypatch)
+    monkeypatch.setattr(inspections, "_known_of", not_seen_yet)
+    at_route.clear()
+    first, new = inspection_body(unit), inspection_body(unit, hazards=[hazard_body()])
+
+    answers = held.post_all(client, [(first, headers), (new, headers), (raced, headers)])
+
+    assert fooled and held.sizes == [1, 2]
+    assert [a.status_code for a in answers] == [201, 201, 200]
+    assert answers[2].json()["id"] == raced["id"]
+    assert sorted(at_route) == sorted([str(new["id"]), str(raced["id"])])
+    assert stored(new["id"])[:2] == (1, 1) and stored(raced["id"])[:2] == (1, 1)
+
+
+def _writes_and_posts() -> tuple[float, float]:
+    """(writes, posts) of the hot path's batches so far, from its Prometheus histogram."""
+    count = REGISTRY.get_sample_value("hazardtrack_inspection_posts_per_write_count") or 0.0
+    total = REGISTRY.get_sample_value("hazardtrack_inspection_posts_per_write_sum") or 0.0
+    return count, total
