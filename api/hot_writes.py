@@ -37,6 +37,7 @@ from api.routers.inspections import inspection_read
 from api.schemas.hazards import InspectionCreate
 from services import db, inspections
 from services.actors import FIELD
+from services.settings import get_settings
 from worker import dispatch
 
 PATH = "/api/v1/inspections"
@@ -139,6 +140,8 @@ class Batches:
         self.pool = pool
         self.waiting: list[tuple[Any, dict, asyncio.Future]] = []
         self.writer: asyncio.Task | None = None
+        # As long as a request may wait for one of the pool's connections (then 503, retry).
+        self.wait_seconds = get_settings().admission_wait_seconds
 
     @classmethod
     def of(cls, pool: Any) -> Batches:
@@ -149,11 +152,26 @@ class Batches:
         return batches
 
     async def record(self, caller: Any, data: dict) -> inspections.Recorded | None:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((caller, data, future))
+        loop = asyncio.get_running_loop()
+        entry = (caller, data, loop.create_future())
+        self.waiting.append(entry)
         if self.writer is None:
             self.writer = asyncio.ensure_future(self._write_all())
-        return await future
+        timer = loop.call_later(self.wait_seconds, self._give_up, entry)
+        try:
+            return await entry[2]
+        finally:
+            timer.cancel()
+
+    def _give_up(self, entry: tuple[Any, dict, asyncio.Future]) -> None:
+        """A post still waiting for a write after the pool's wait (a write that hangs, a
+        database that stopped answering): a 503 to retry, before anything of it is written.
+        One that a write has taken already waits for that write's outcome."""
+        for i, waiting in enumerate(self.waiting):
+            if waiting is entry:
+                del self.waiting[i]
+                entry[2].set_exception(PoolTimeout("no write within the wait, retry"))
+                return
 
     async def _write_all(self) -> None:
         try:

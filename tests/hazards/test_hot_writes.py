@@ -176,6 +176,38 @@ def test_an_id_stored_between_the_check_and_the_write_is_answered_by_the_route(
     assert stored(body["id"])[:2] == (1, 1)
 
 
+def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is_written(
+    client, at_route, monkeypatch
+):
+    """A write that does not end (a database that stopped answering) holds the posts behind
+    it: past the pool's wait they are refused with a 503 to retry, before anything of them is
+    written, as a post that waited as long for a connection is."""
+    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
+    held = HeldWrite(monkeypatch)
+    first, late = inspection_body(unit), inspection_body(unit)
+    answers: dict = {}
+
+    def send(name: str, body: dict) -> None:
+        answers[name] = client.post("/api/v1/inspections", json=body, headers=headers)
+
+    writing = threading.Thread(target=send, args=("first", first))
+    writing.start()
+    try:
+        _until(lambda: held.batches is not None)
+        held.batches.wait_seconds = 0.2
+        send("late", late)  # returns once its wait is over, while the first write still hangs
+    finally:
+        held.release.set()
+        writing.join(timeout=30)
+
+    assert answers["late"].status_code == 503
+    assert answers["late"].json() == {"detail": "database unavailable, retry"}
+    assert stored(late["id"])[0] == 0 and held.sizes == [1]
+    assert answers["first"].status_code == 201 and stored(first["id"])[0] == 1
+    r = client.post("/api/v1/inspections", json=late, headers=headers)  # the phone retries
+    assert r.status_code == 201 and stored(late["id"])[0] == 1
+
+
 def _an_inspector_with_a_stored_inspection(client) -> tuple:
     """(unit, the inspector's headers, the body of an inspection stored with one hazard)."""
     make_region_tree()
