@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "--ramp",
         # Past the target too, so that the figure shows the headroom (the ramp stops at the
         # first rate missed twice).
-        default="25,50,75,100,125,150,175,200,250,300,400,600,800,1000,1200,1400,1600",
+        default="25,50,75,100,125,150,175,200,250,300,400,600,800,1000,1200,1400,1600,2000",
         help="rates to try for the ceiling (comma-separated); '' skips",
     )
     # Four phones: with two, each API process held one batch at a time and sat idle while
