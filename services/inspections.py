@@ -347,7 +347,10 @@ async def record_new_inspections(
         "uids": array_literal(uid for uid, _ in callers),
         "vers": array_literal(version for _, version in callers),
     }
-    rows = await pool.all(HOT_KNOWN_SQL, params)
+    try:
+        rows = await pool.all(HOT_KNOWN_SQL, params)
+    except psycopg.DataError:  # a value the read cannot take: the route answers each post
+        return [None] * len(posts)
     valid = {(ident, int(code)) for kind, ident, code, _ in rows if kind == "caller"}
     known = _known_of(rows)
     checked: list[NewInspection | None] = []

@@ -208,6 +208,20 @@ def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is
     assert r.status_code == 201 and stored(late["id"])[0] == 1
 
 
+def test_a_value_the_checks_read_cannot_take_sends_the_posts_to_the_route(
+    client, at_route, monkeypatch
+):
+    """A batch's read failing on a value (a DataError) is not a 500 for every post in it:
+    the route answers each on its own."""
+    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
+    at_route.clear()
+    failing = "SELECT 'caller', NULL::uuid, (1 / 0)::text, NULL::text"  # division_by_zero
+    monkeypatch.setattr(inspections, "HOT_KNOWN_SQL", failing)
+    body = inspection_body(unit)
+    r = client.post("/api/v1/inspections", json=body, headers=headers)
+    assert r.status_code == 201 and at_route == [body["id"]] and stored(body["id"])[0] == 1
+
+
 def _an_inspector_with_a_stored_inspection(client) -> tuple:
     """(unit, the inspector's headers, the body of an inspection stored with one hazard)."""
     make_region_tree()
