@@ -14,8 +14,9 @@ on an id, an unknown token. The route is the one place that answers those, and n
 request has been written when it is reached.
 
 POSTs that arrive while a write is in flight are written together next (`Batches`): one read
-and one write for all of them, which costs PostgreSQL and the driver about half as much per
-inspection at two, a third at four (BENCHMARKS.md, figure 3). A lone POST waits for nothing.
+and one write for all of them, which costs PostgreSQL and the driver a little over half as much
+per inspection at two, two fifths at four (BENCHMARKS.md, figure 3). A lone POST waits for
+nothing.
 """
 
 from __future__ import annotations
