@@ -195,7 +195,9 @@ def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is
     try:
         _until(lambda: held.batches is not None)
         held.batches.wait_seconds = 0.2
-        send("late", late)  # returns once its wait is over, while the first write still hangs
+        waiting = threading.Thread(target=send, args=("late", late), daemon=True)
+        waiting.start()
+        _until(lambda: "late" in answers, seconds=5)  # while the first write still hangs
     finally:
         held.release.set()
         writing.join(timeout=30)
