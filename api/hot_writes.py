@@ -175,17 +175,18 @@ class Batches:
                 return
 
     async def _write_all(self) -> None:
+        batch: list[tuple[Any, dict, asyncio.Future]] = []
         try:
             while self.waiting:
-                batch = self.waiting[: self.MAX_POSTS]
-                del self.waiting[: self.MAX_POSTS]
+                batch, self.waiting = self.waiting[: self.MAX_POSTS], self.waiting[self.MAX_POSTS :]
                 await self._write(batch)
         finally:
             self.writer = None
-            if self.waiting:  # cancelled (the loop is closing): nobody will write these
-                for *_, future in self.waiting:
+            # Cancelled (the loop is closing): nobody will write what is left.
+            for *_, future in batch + self.waiting:
+                if not future.done():
                     future.cancel()
-                self.waiting.clear()
+            self.waiting = []
 
     async def _write(self, batch: list[tuple[Any, dict, asyncio.Future]]) -> None:
         POSTS_PER_WRITE.observe(len(batch))
@@ -193,15 +194,10 @@ class Batches:
             results = await inspections.record_new_inspections(
                 self.pool, [(caller, data) for caller, data, _ in batch]
             )
-        except BaseException as exc:  # each post's request answers it (503, 500)
+        except Exception as exc:  # noqa: BLE001 - each post's request answers it (503, 500)
             for *_, future in batch:
                 if not future.done():
-                    if isinstance(exc, Exception):
-                        future.set_exception(exc)
-                    else:
-                        future.cancel()
-            if not isinstance(exc, Exception):
-                raise
+                    future.set_exception(exc)
             return
         for (*_, future), recorded in zip(batch, results, strict=True):
             if not future.done():  # a request that was cancelled meanwhile

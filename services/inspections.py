@@ -341,7 +341,7 @@ async def record_new_inspections(
     every post of the batch is None, and nothing of any of them was written).
     """
     datas = [data for _, data in posts]
-    callers = sorted({(c.actor.user_id, c.token_version) for c, _ in posts}, key=str)
+    callers = list({(c.actor.user_id, c.token_version) for c, _ in posts})
     params = {
         **_known_params(datas),
         "uids": array_literal(uid for uid, _ in callers),

@@ -176,54 +176,6 @@ def test_an_id_stored_between_the_check_and_the_write_is_answered_by_the_route(
     assert stored(body["id"])[:2] == (1, 1)
 
 
-def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is_written(
-    client, at_route, monkeypatch
-):
-    """A write that does not end (a database that stopped answering) holds the posts behind
-    it: past the pool's wait they are refused with a 503 to retry, before anything of them is
-    written, as a post that waited as long for a connection is."""
-    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
-    held = HeldWrite(monkeypatch)
-    first, late = inspection_body(unit), inspection_body(unit)
-    answers: dict = {}
-
-    def send(name: str, body: dict) -> None:
-        answers[name] = client.post("/api/v1/inspections", json=body, headers=headers)
-
-    writing = threading.Thread(target=send, args=("first", first))
-    writing.start()
-    try:
-        _until(lambda: held.batches is not None)
-        held.batches.wait_seconds = 0.2
-        waiting = threading.Thread(target=send, args=("late", late), daemon=True)
-        waiting.start()
-        _until(lambda: "late" in answers, seconds=5)  # while the first write still hangs
-    finally:
-        held.release.set()
-        writing.join(timeout=30)
-
-    assert answers["late"].status_code == 503
-    assert answers["late"].json() == {"detail": "database unavailable, retry"}
-    assert stored(late["id"])[0] == 0 and held.sizes == [1]
-    assert answers["first"].status_code == 201 and stored(first["id"])[0] == 1
-    r = client.post("/api/v1/inspections", json=late, headers=headers)  # the phone retries
-    assert r.status_code == 201 and stored(late["id"])[0] == 1
-
-
-def test_a_value_the_checks_read_cannot_take_sends_the_posts_to_the_route(
-    client, at_route, monkeypatch
-):
-    """A batch's read failing on a value (a DataError) is not a 500 for every post in it:
-    the route answers each on its own."""
-    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
-    at_route.clear()
-    failing = "SELECT 'caller', NULL::uuid, (1 / 0)::text, NULL::text"  # division_by_zero
-    monkeypatch.setattr(inspections, "HOT_KNOWN_SQL", failing)
-    body = inspection_body(unit)
-    r = client.post("/api/v1/inspections", json=body, headers=headers)
-    assert r.status_code == 201 and at_route == [body["id"]] and stored(body["id"])[0] == 1
-
-
 def _an_inspector_with_a_stored_inspection(client) -> tuple:
     """(unit, the inspector's headers, the body of an inspection stored with one hazard)."""
     make_region_tree()
@@ -291,7 +243,7 @@ class HeldWrite:
         finally:
             self.release.set()
             for thread in threads:
-                if thread.is_alive() or thread.ident is not None:
+                if thread.ident is not None:  # started
                     thread.join(timeout=30)
         return answers
 
@@ -403,6 +355,54 @@ def test_a_batch_whose_write_meets_a_stored_id_is_answered_post_by_post(
     assert answers[2].json()["id"] == raced["id"]
     assert sorted(at_route) == sorted([str(new["id"]), str(raced["id"])])
     assert stored(new["id"])[:2] == (1, 1) and stored(raced["id"])[:2] == (1, 1)
+
+
+def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is_written(
+    client, at_route, monkeypatch
+):
+    """A write that does not end (a database that stopped answering) holds the posts behind
+    it: past the pool's wait they are refused with a 503 to retry, before anything of them is
+    written, as a post that waited as long for a connection is."""
+    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
+    held = HeldWrite(monkeypatch)
+    first, late = inspection_body(unit), inspection_body(unit)
+    answers: dict = {}
+
+    def send(name: str, body: dict) -> None:
+        answers[name] = client.post("/api/v1/inspections", json=body, headers=headers)
+
+    writing = threading.Thread(target=send, args=("first", first))
+    writing.start()
+    try:
+        _until(lambda: held.batches is not None)
+        held.batches.wait_seconds = 0.2
+        waiting = threading.Thread(target=send, args=("late", late), daemon=True)
+        waiting.start()
+        _until(lambda: "late" in answers, seconds=5)  # while the first write still hangs
+    finally:
+        held.release.set()
+        writing.join(timeout=30)
+
+    assert answers["late"].status_code == 503
+    assert answers["late"].json() == {"detail": "database unavailable, retry"}
+    assert stored(late["id"])[0] == 0 and held.sizes == [1]
+    assert answers["first"].status_code == 201 and stored(first["id"])[0] == 1
+    r = client.post("/api/v1/inspections", json=late, headers=headers)  # the phone retries
+    assert r.status_code == 201 and stored(late["id"])[0] == 1
+
+
+def test_a_value_the_checks_read_cannot_take_sends_the_posts_to_the_route(
+    client, at_route, monkeypatch
+):
+    """A batch's read failing on a value (a DataError) is not a 500 for every post in it:
+    the route answers each on its own."""
+    unit, headers, _ = _an_inspector_with_a_stored_inspection(client)
+    at_route.clear()
+    failing = "SELECT 'caller', NULL::uuid, (1 / 0)::text, NULL::text"  # division_by_zero
+    monkeypatch.setattr(inspections, "HOT_KNOWN_SQL", failing)
+    body = inspection_body(unit)
+    r = client.post("/api/v1/inspections", json=body, headers=headers)
+    assert r.status_code == 201 and at_route == [body["id"]] and stored(body["id"])[0] == 1
 
 
 def _writes_and_posts() -> tuple[float, float]:
