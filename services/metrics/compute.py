@@ -96,16 +96,19 @@ def lock_townships(session: Session, townships: Iterable[str]) -> None:
         )
 
 
-# The periods a month lies in, as (key, first month, end month) like Period: records grouped by
-# month are summed into their month, quarter and year by equality on the key, where a range
-# join would compare every month with every target of its region. Worked out once per month
-# of the span (`mp`), not once per record.
-PERIODS_OF_MONTH = """
-    VALUES ('m', to_char({m}, 'YYYY-MM'), {m}, CAST({m} + interval '1 month' AS date)),
-           ('q', to_char({m}, 'YYYY"Q"Q'), CAST(date_trunc('quarter', {m}) AS date),
-            CAST(date_trunc('quarter', {m}) + interval '3 months' AS date)),
-           ('y', to_char({m}, 'YYYY'), CAST(date_trunc('year', {m}) AS date),
-            CAST(date_trunc('year', {m}) + interval '1 year' AS date))
+# Each month of the span with the key and bounds of its month, quarter and year (as Period's),
+# worked out once per month (`mb`), not once per record: records grouped by month are summed
+# into their periods by equality on these keys.
+MONTH_PERIODS = """
+    SELECT m.month,
+        to_char(m.month, 'YYYY-MM') AS m_key, m.month AS m_first,
+        CAST(m.month + interval '1 month' AS date) AS m_end,
+        to_char(m.month, 'YYYY"Q"Q') AS q_key, CAST(date_trunc('quarter', m.month) AS date) AS q_first,
+        CAST(date_trunc('quarter', m.month) + interval '3 months' AS date) AS q_end,
+        to_char(m.month, 'YYYY') AS y_key, CAST(date_trunc('year', m.month) AS date) AS y_first,
+        CAST(date_trunc('year', m.month) + interval '1 year' AS date) AS y_end
+    FROM generate_series({lo}, {hi} - interval '1 month', interval '1 month') g,
+        LATERAL (SELECT CAST(g AS date) AS month) m
 """
 # A quarter's reporting figures count in the quarter and in its year (a year sums its four).
 PERIODS_OF_QUARTER = "VALUES ({q}), (substr({q}, 1, 4))"
@@ -165,11 +168,6 @@ def _covered_by_month_sql(inspections: str) -> str:
         f"count(*) FILTER (WHERE {first.format(k=k)} AND {roster.format(k=k)}) AS cov_{k}"
         for k in ("m", "q", "y")
     )
-    bounds = ", ".join(
-        f"max(first_month) FILTER (WHERE kind = '{k}') AS {k}_first, "
-        f"max(end_month) FILTER (WHERE kind = '{k}') AS {k}_end"
-        for k in ("m", "q", "y")
-    )
     return f"""
     um AS (
         SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, im.month, im.prev
@@ -181,11 +179,6 @@ def _covered_by_month_sql(inspections: str) -> str:
               AND i.inspected_month >= {SPAN["lo"]} AND i.inspected_month < {SPAN["hi"]}
         ) im
         OFFSET 0  -- joined to mb once, not mb scanned inside every unit's probe
-    ),
-    -- Each month's own bounds, its quarter's and its year's, one row per month.
-    mb AS MATERIALIZED (
-        SELECT month, {bounds}
-        FROM mp GROUP BY month
     ),
     covm AS (
         SELECT um.region_code, um.month,
@@ -232,13 +225,17 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         for name, pred in d.HAZARD_PREDICATES.items()
         for level in ("general", "major")
     )
-    month_sums = [f"sum(mc.{c}::int) AS {c}" for c in (*HAZARD_COUNTS, "inspections")]
-    if not probe_coverage:
-        # Each period sums its own column of the months' first-inspected units.
-        month_sums.append(
-            "sum(CASE pk.kind WHEN 'm' THEN mc.cov_m WHEN 'q' THEN mc.cov_q "
-            "ELSE mc.cov_y END::int) AS units_inspected"
-        )
+    # Months, then quarters from their months, years from their quarters. Each period's units
+    # inspected is the sum of its own column of the months' first-inspected units (cov_q for a
+    # quarter, cov_y for a year), carried up alongside.
+    additive = (*HAZARD_COUNTS, "inspections")
+    cov = not probe_coverage
+    month_cols = [f"mm.{c}" for c in additive] + (["mm.cov_m AS units_inspected"] if cov else [])
+    quarter_sums = [f"sum(mm.{c}::int) AS {c}" for c in additive]
+    quarter_sums += ["sum(mm.cov_q::int) AS cov_q", "sum(mm.cov_y::int) AS cov_y"] if cov else []
+    quarter_cols = [f"mq.{c}" for c in additive] + (["mq.cov_q AS units_inspected"] if cov else [])
+    year_sums = [f"sum(mq.{c}::int) AS {c}" for c in additive]
+    year_sums += ["sum(mq.cov_y::int) AS units_inspected"] if cov else []
     covered = _seen_sql(rel["i"]) if probe_coverage else _covered_by_month_sql(rel["i"])
     rep_sums = ", ".join(f"sum(repq.{c}::int) AS {c}" for c in REPORT_COUNTS)
     # Units that open or close within the span (`roe`), counted per target period. In a grid
@@ -260,14 +257,8 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     -- The quarters whose reports each period counts: itself, or a year's four.
     pq AS ({d.reporting_quarters("p")}),
     tq AS (SELECT t.region_code, pq.* FROM t JOIN pq USING (period)),
-    -- Each month of the span with the periods it lies in, worked out once per month.
-    mp AS MATERIALIZED (
-        SELECT m.month, pk.kind, pk.period, pk.first_month, pk.end_month
-        FROM generate_series({SPAN["lo"]}, {SPAN["hi"]} - interval '1 month', interval '1 month') g,
-            LATERAL (SELECT CAST(g AS date) AS month) m,
-            LATERAL ({PERIODS_OF_MONTH.format(m="m.month")})
-                pk(kind, period, first_month, end_month)
-    ),
+    -- Each month of the span with its month's, quarter's and year's keys and bounds.
+    mb AS MATERIALIZED ({MONTH_PERIODS.format(lo=SPAN["lo"], hi=SPAN["hi"])}),
     ro AS MATERIALIZED (
         SELECT ro0.*,
                -- on the roster in every target period (most units): counted once per region
@@ -295,15 +286,26 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     -- The months in which each roster unit was inspected: one index probe per unit (by unit,
     -- wherever the inspection was recorded).
 {covered}
-    -- Every (region, month) count side by side, summed into months, quarters and years at once.
-    mc AS (
-        SELECT * FROM hzm FULL JOIN insm USING (region_code, month)
-        {"" if probe_coverage else "FULL JOIN covm USING (region_code, month)"}
+    -- Every (region, month) count side by side, with the month's period keys: a month's cell
+    -- is its row as it is; quarters sum their months, and years their quarters, so each
+    -- grouping is over a third or a quarter of the rows of the one before.
+    mm AS MATERIALIZED (
+        SELECT mc.*, mb.m_key, mb.q_key, mb.y_key
+        FROM (SELECT * FROM hzm FULL JOIN insm USING (region_code, month)
+              {"" if probe_coverage else "FULL JOIN covm USING (region_code, month)"}) mc
+        JOIN mb USING (month)
+    ),
+    mq AS MATERIALIZED (
+        SELECT mm.region_code, mm.q_key, mm.y_key, {", ".join(quarter_sums)}
+        FROM mm GROUP BY mm.region_code, mm.q_key, mm.y_key
     ),
     mcp AS (
-        SELECT mc.region_code, pk.period, {", ".join(month_sums)}
-        FROM mc JOIN mp pk ON pk.month = mc.month
-        GROUP BY mc.region_code, pk.period
+        SELECT mm.region_code, mm.m_key AS period, {", ".join(month_cols)} FROM mm
+        UNION ALL
+        SELECT mq.region_code, mq.q_key, {", ".join(quarter_cols)} FROM mq
+        UNION ALL
+        SELECT mq.region_code, mq.y_key, {", ".join(year_sums)}
+        FROM mq GROUP BY mq.region_code, mq.y_key
     ),
     always AS (
         SELECT region_code, count(*) AS units,
@@ -530,31 +532,34 @@ def _replace_sql(view: str, grid: Grid) -> str:
             OFFSET 0  -- one index range per period, whatever the table's statistics say
         ) c
     ),
-    -- The cells whose counts changed, with their new counts.
-    chg AS MATERIALIZED (
-        SELECT o.tid, n.* FROM old o JOIN n USING (period, region_code)
-        WHERE ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
+    -- Old and new cells matched once (one hash join): what differs, and how. `o.tid` is
+    -- missing for a new cell, `n.here` for a cell of a region no longer in the grid.
+    diff AS MATERIALIZED (
+        SELECT o.tid, n.here, period, region_code, {new_counts}
+        FROM old o FULL JOIN (SELECT true AS here, * FROM n) n USING (period, region_code)
+        WHERE o.tid IS NULL OR n.here IS NULL
+           OR ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
     ),
     -- Rows are found again by their addresses (TID scans): with a join, the planner may read
     -- the whole table to hash it, as it did for the deletes here once it knew the table's size.
     upd AS (
         UPDATE metric_cells c
         SET ({counts}, computed_at) = ({", ".join("x." + c for c in CELL_COUNTS)}, :computed_at)
-        FROM chg x
-        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM chg)) AND c.ctid = x.tid
+        FROM diff x
+        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE here AND tid IS NOT NULL))
+          AND c.ctid = x.tid
         RETURNING 1
     ),
     ins AS (
         INSERT INTO metric_cells (view, period, region_code, {counts}, computed_at)
-        SELECT :view, n.period, n.region_code, {new_counts}, :computed_at FROM n
-        WHERE (n.period, n.region_code) NOT IN (SELECT period, region_code FROM old)
+        SELECT :view, x.period, x.region_code, {", ".join("x." + c for c in CELL_COUNTS)},
+               :computed_at
+        FROM diff x WHERE x.tid IS NULL
         RETURNING 1
     ),
     del AS (
         DELETE FROM metric_cells c
-        WHERE c.ctid = ANY(ARRAY(
-            SELECT o.tid FROM old o
-            WHERE (o.period, o.region_code) NOT IN (SELECT period, region_code FROM n)))
+        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE here IS NULL))
         RETURNING 1
     )
     SELECT (SELECT count(*) FROM n) AS cells, (SELECT count(*) FROM upd) AS updated,
