@@ -110,8 +110,6 @@ MONTH_PERIODS = """
     FROM generate_series({lo}, {hi} - interval '1 month', interval '1 month') g,
         LATERAL (SELECT CAST(g AS date) AS month) m
 """
-# A quarter's reporting figures count in the quarter and in its year (a year sums its four).
-PERIODS_OF_QUARTER = "VALUES ({q}), (substr({q}, 1, 4))"
 HAZARD_COUNTS = [
     f"{name}_{level}" for name in d.HAZARD_PREDICATES for level in ("general", "major")
 ]
@@ -233,11 +231,15 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     month_cols = [f"mm.{c}" for c in additive] + (["mm.cov_m AS units_inspected"] if cov else [])
     quarter_sums = [f"sum(mm.{c}::int) AS {c}" for c in additive]
     quarter_sums += ["sum(mm.cov_q::int) AS cov_q", "sum(mm.cov_y::int) AS cov_y"] if cov else []
+    quarter_cols_of_q = [f"q.{c}" for c in additive] + (["q.cov_q", "q.cov_y"] if cov else [])
     quarter_cols = [f"mq.{c}" for c in additive] + (["mq.cov_q AS units_inspected"] if cov else [])
+    quarter_cols += [f"mq.{c}" for c in REPORT_COUNTS]
     year_sums = [f"sum(mq.{c}::int) AS {c}" for c in additive]
     year_sums += ["sum(mq.cov_y::int) AS units_inspected"] if cov else []
+    year_sums += [f"sum(mq.{c}::int) AS {c}" for c in REPORT_COUNTS]
+    # A month has no reporting figures of its own.
+    month_cols += [f"CAST(NULL AS bigint) AS {c}" for c in REPORT_COUNTS]
     covered = _seen_sql(rel["i"]) if probe_coverage else _covered_by_month_sql(rel["i"])
-    rep_sums = ", ".join(f"sum(repq.{c}::int) AS {c}" for c in REPORT_COUNTS)
     # Units that open or close within the span (`roe`), counted per target period. In a grid
     # every roster unit's region is a target leaf, so they are crossed with the periods alone
     # (730 units x 37 periods for a province slice, -5 % of its CPU), not joined to each of
@@ -286,6 +288,22 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     -- The months in which each roster unit was inspected: one index probe per unit (by unit,
     -- wherever the inspection was recorded).
 {covered}
+    -- Every report of the roster's units (one index probe per unit), counted where the unit
+    -- had to report that quarter, then summed into the quarter and its year.
+    repq AS (
+        SELECT ro.region_code, r.quarter,
+               count(*) AS reports_filed,
+               count(*) FILTER (WHERE r.on_time) AS reports_on_time,
+               count(*) FILTER (WHERE r.filed_by_unit) AS reports_self,
+               count(*) FILTER (WHERE r.zero_hazard) AS reports_zero
+        FROM ro CROSS JOIN LATERAL (
+            SELECT r0.quarter, r0.on_time, r0.filed_by_unit, r0.zero_hazard
+            FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
+            OFFSET 0  -- keeps the planner from flattening this into a scan of every report
+        ) r CROSS JOIN LATERAL (SELECT {_quarter_bounds("r.quarter")}) qb
+        WHERE ro.reporting_required AND {d.on_roster("qb.q_first", "qb.q_end")}
+        GROUP BY ro.region_code, r.quarter
+    ),
     -- Every (region, month) count side by side, with the month's period keys: a month's cell
     -- is its row as it is; quarters sum their months, and years their quarters, so each
     -- grouping is over a third or a quarter of the rows of the one before.
@@ -295,9 +313,15 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
               {"" if probe_coverage else "FULL JOIN covm USING (region_code, month)"}) mc
         JOIN mb USING (month)
     ),
+    -- A quarter's reports join its sums here, so a year sums them with the rest.
     mq AS MATERIALIZED (
-        SELECT mm.region_code, mm.q_key, mm.y_key, {", ".join(quarter_sums)}
-        FROM mm GROUP BY mm.region_code, mm.q_key, mm.y_key
+        SELECT region_code, q_key, COALESCE(q.y_key, substr(q_key, 1, 4)) AS y_key,
+               {", ".join(quarter_cols_of_q)}, {", ".join(REPORT_COUNTS)}
+        FROM (
+            SELECT mm.region_code, mm.q_key, mm.y_key, {", ".join(quarter_sums)}
+            FROM mm GROUP BY mm.region_code, mm.q_key, mm.y_key
+        ) q
+        FULL JOIN (SELECT repq.quarter AS q_key, repq.* FROM repq) r USING (region_code, q_key)
     ),
     mcp AS (
         SELECT mm.region_code, mm.m_key AS period, {", ".join(month_cols)} FROM mm
@@ -328,27 +352,6 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         FROM {req_from} JOIN roe ro ON {req_on}
             ro.reporting_required AND {d.on_roster("tq.q_first", "tq.q_end")}
         GROUP BY {req_key}.region_code, tq.period
-    ),
-    -- Every report of the roster's units (one index probe per unit), counted where the unit
-    -- had to report that quarter, then summed into the quarter and its year.
-    repq AS (
-        SELECT ro.region_code, r.quarter,
-               count(*) AS reports_filed,
-               count(*) FILTER (WHERE r.on_time) AS reports_on_time,
-               count(*) FILTER (WHERE r.filed_by_unit) AS reports_self,
-               count(*) FILTER (WHERE r.zero_hazard) AS reports_zero
-        FROM ro CROSS JOIN LATERAL (
-            SELECT r0.quarter, r0.on_time, r0.filed_by_unit, r0.zero_hazard
-            FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
-            OFFSET 0  -- keeps the planner from flattening this into a scan of every report
-        ) r CROSS JOIN LATERAL (SELECT {_quarter_bounds("r.quarter")}) qb
-        WHERE ro.reporting_required AND {d.on_roster("qb.q_first", "qb.q_end")}
-        GROUP BY ro.region_code, r.quarter
-    ),
-    rep AS (
-        SELECT repq.region_code, pk.period, {rep_sums}
-        FROM repq CROSS JOIN LATERAL ({PERIODS_OF_QUARTER.format(q="repq.quarter")}) pk(period)
-        GROUP BY repq.region_code, pk.period
     )
     SELECT t.region_code, t.period,
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
@@ -357,7 +360,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         COALESCE(always.units, 0) + COALESCE(edge.units, 0) AS roster_units,
         COALESCE(always.required, 0) * COALESCE(pqn.quarters, 0)
             + COALESCE(req.edge_required, 0) AS required_units,
-        {", ".join(f"COALESCE(rep.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
+        {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
     FROM t
     LEFT JOIN mcp USING (region_code, period)
     {"LEFT JOIN covi USING (region_code, period)" if probe_coverage else ""}
@@ -365,7 +368,6 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     LEFT JOIN edge USING (region_code, period)
     LEFT JOIN pqn USING (period)
     LEFT JOIN req USING (region_code, period)
-    LEFT JOIN rep USING (region_code, period)
     """
 
 
