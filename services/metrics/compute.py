@@ -175,11 +175,14 @@ def _covered_by_month_sql(inspections: str) -> str:
     um AS (
         SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, im.month, im.prev
         FROM ro CROSS JOIN LATERAL (
-            SELECT i.inspected_month AS month,
-                   lag(i.inspected_month) OVER (ORDER BY i.inspected_month) AS prev
-            FROM ({inspections}) i
-            WHERE i.unit_id = ro.unit_id
-              AND i.inspected_month >= {SPAN["lo"]} AND i.inspected_month < {SPAN["hi"]}
+            SELECT d.month, lag(d.month) OVER (ORDER BY d.month) AS prev
+            FROM (
+                -- A unit's second inspection in a month counts nowhere (a quarter of them).
+                SELECT DISTINCT i.inspected_month AS month
+                FROM ({inspections}) i
+                WHERE i.unit_id = ro.unit_id
+                  AND i.inspected_month >= {SPAN["lo"]} AND i.inspected_month < {SPAN["hi"]}
+            ) d
         ) im
         OFFSET 0  -- joined to mb once, not mb scanned inside every unit's probe
     ),
@@ -309,7 +312,8 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
             FROM ({rel["r"]}) r0 WHERE r0.unit_id = ro.unit_id
             OFFSET 0  -- keeps the planner from flattening this into a scan of every report
         ) r CROSS JOIN LATERAL (SELECT {_quarter_bounds("r.quarter")}) qb
-        WHERE ro.reporting_required AND {d.on_roster("qb.q_first", "qb.q_end")}
+        -- A unit on the roster all along is on it in every quarter a target counts.
+        WHERE ro.reporting_required AND (ro.always OR {d.on_roster("qb.q_first", "qb.q_end")})
         GROUP BY ro.region_code, r.quarter
     ),
     -- Every (region, month) count side by side, with the month's period keys: a month's cell
