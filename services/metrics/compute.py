@@ -214,10 +214,43 @@ def _of_leaves(column: str, grid: bool) -> str:
     return f"{column} = ANY(CAST(:t_leaves AS text[]))"
 
 
-def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) -> str:
+# The cells stored under a code range for the targets' periods (`stored`), one index range per
+# period (the primary key leads with the period), with their addresses.
+STORED_CELLS = f"""
+    old AS MATERIALIZED (
+        SELECT c.ctid AS tid, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)}
+        FROM unnest(CAST(:p_key AS text[])) k(period) CROSS JOIN LATERAL (
+            SELECT c.ctid, c.* FROM metric_cells c
+            WHERE c.view = :view AND c.period = k.period
+              AND c.region_code >= :c_lo AND c.region_code < :c_hi
+            OFFSET 0  -- one index range per period, whatever the table's statistics say
+        ) c
+    )"""
+# Joined to the targets like the other parts: the targets whose counts differ from the stored
+# cell's or that have none (`tid` missing), then the stored cells of regions no longer among
+# the leaves (`gone`, to delete). Comparing in the same join saves materialising every
+# computed cell and matching them to the stored ones a second time.
+STORED_DIFF = f"""
+    LEFT JOIN old o USING (region_code, period)
+    ) c
+    WHERE c.tid IS NULL
+       OR ({", ".join("c." + x for x in CELL_COUNTS)})
+          IS DISTINCT FROM ({", ".join("c.stored_" + x for x in CELL_COUNTS)})
+    UNION ALL
+    SELECT o.region_code, o.period, {", ".join("NULL" for _ in CELL_COUNTS)}, o.tid,
+           {", ".join("NULL" for _ in CELL_COUNTS)}, true
+    FROM old o WHERE NOT (o.region_code = ANY(CAST(:t_leaves AS text[])))
+    """
+
+
+def cells_sql(
+    view: str, *, probe_coverage: bool = False, grid: bool = False, stored: bool = False
+) -> str:
     """One statement computing the cells of its targets (leaf region x period).
 
     `grid`: the targets are every listed leaf by every listed period, else listed pairs.
+    `stored` (a grid): return only what differs from the cells stored under the code range
+    `:c_lo`..`:c_hi` for these periods (`STORED_DIFF`), not every cell.
     Every source is read once for the targets' leaves and months: additive counts grouped by
     (region, month) and summed into months, quarters and years by period key; distinct counts
     (units inspected) from each unit's inspected months, a unit counted at its first inspection
@@ -251,6 +284,11 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     # A month has no reporting figures of its own.
     month_cols += [f"CAST(NULL AS bigint) AS {c}" for c in REPORT_COUNTS]
     covered = _seen_sql(rel["i"]) if probe_coverage else _covered_by_month_sql(rel["i"])
+    # Compared with the stored cells: their address and counts beside each target's.
+    stored_cols = ""
+    if stored:
+        stored_cols = ", o.tid, " + ", ".join(f"o.{c} AS stored_{c}" for c in CELL_COUNTS)
+        stored_cols += ", false AS gone"
     # Units that open or close within the span (`roe`), counted per target period. In a grid
     # every roster unit's region is a target leaf, so they are crossed with the periods alone
     # (730 units x 37 periods for a province slice, -5 % of its CPU), not joined to each of
@@ -267,6 +305,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
                              CAST(:p_end AS date[])) AS p(period, first_month, end_month)
     ),
     t AS MATERIALIZED ({_targets_sql(grid)}),
+    {STORED_CELLS + "," if stored else ""}
     -- The quarters whose reports each period counts: itself, or a year's four.
     pq AS ({d.reporting_quarters("p")}),
     tq AS (SELECT t.region_code, pq.* FROM t JOIN pq USING (period)),
@@ -365,6 +404,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
             ro.reporting_required AND {d.on_roster("tq.q_first", "tq.q_end")}
         GROUP BY {req_key}.region_code, tq.period
     )
+    {"SELECT * FROM (" if stored else ""}
     SELECT t.region_code, t.period,
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
         COALESCE(mcp.inspections, 0) AS inspections,
@@ -373,6 +413,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
         COALESCE(always.required, 0) * COALESCE(pqn.quarters, 0)
             + COALESCE(req.edge_required, 0) AS required_units,
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
+        {stored_cols}
     FROM t
     LEFT JOIN mcp USING (region_code, period)
     {"LEFT JOIN covi USING (region_code, period)" if probe_coverage else ""}
@@ -380,6 +421,7 @@ def cells_sql(view: str, *, probe_coverage: bool = False, grid: bool = False) ->
     LEFT JOIN edge USING (region_code, period)
     LEFT JOIN pqn USING (period)
     LEFT JOIN req USING (region_code, period)
+    {STORED_DIFF if stored else ""}
     """
 
 
@@ -390,9 +432,14 @@ def _probes_coverage(targets: Targets) -> bool:
     return len(targets) / len(_leaves(targets)) <= PROBE_PERIODS_PER_LEAF
 
 
-def _statement(view: str, targets: Targets) -> str:
+def _statement(view: str, targets: Targets, *, stored: bool = False) -> str:
     """The cells statement for these targets: grid or pairs, and the plan for coverage."""
-    return cells_sql(view, probe_coverage=_probes_coverage(targets), grid=isinstance(targets, Grid))
+    return cells_sql(
+        view,
+        probe_coverage=_probes_coverage(targets),
+        grid=isinstance(targets, Grid),
+        stored=stored,
+    )
 
 
 # The span of the targets' periods, as parameters worked out in Python: from the first month to
@@ -538,51 +585,33 @@ def _replace_sql(view: str, grid: Grid) -> str:
     locks, so no other writer of these cells runs beside it.
     """
     counts = ", ".join(CELL_COUNTS)
-    new_counts = ", ".join(f"n.{c}" for c in CELL_COUNTS)
+    new_counts = ", ".join(f"x.{c}" for c in CELL_COUNTS)
     return f"""
-    WITH n AS MATERIALIZED ({_statement(view, grid)}),
-    -- The cells there now, one index range per period (the primary key leads with the period).
-    old AS MATERIALIZED (
-        SELECT c.ctid AS tid, c.period, c.region_code, {", ".join("c." + x for x in CELL_COUNTS)}
-        FROM unnest(CAST(:p_key AS text[])) k(period) CROSS JOIN LATERAL (
-            SELECT c.ctid, c.* FROM metric_cells c
-            WHERE c.view = :view AND c.period = k.period
-              AND c.region_code >= :c_lo AND c.region_code < :c_hi
-            OFFSET 0  -- one index range per period, whatever the table's statistics say
-        ) c
-    ),
-    -- Old and new cells matched once (one hash join): what differs, and how. `o.tid` is
-    -- missing for a new cell, `n.here` for a cell of a region no longer in the grid.
-    diff AS MATERIALIZED (
-        SELECT o.tid, n.here, period, region_code, {new_counts}
-        FROM old o FULL JOIN (SELECT true AS here, * FROM n) n USING (period, region_code)
-        WHERE o.tid IS NULL OR n.here IS NULL
-           OR ({", ".join("o." + x for x in CELL_COUNTS)}) IS DISTINCT FROM ({new_counts})
-    ),
+    -- The grid's cells that differ from the stored ones or are not stored yet, and the stored
+    -- cells of regions no longer in the grid (`gone`).
+    WITH diff AS MATERIALIZED ({_statement(view, grid, stored=True)}),
     -- Rows are found again by their addresses (TID scans): with a join, the planner may read
     -- the whole table to hash it, as it did for the deletes here once it knew the table's size.
     upd AS (
         UPDATE metric_cells c
-        SET ({counts}, computed_at) = ({", ".join("x." + c for c in CELL_COUNTS)}, :computed_at)
+        SET ({counts}, computed_at) = ({new_counts}, :computed_at)
         FROM diff x
-        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE here AND tid IS NOT NULL))
+        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE NOT gone AND tid IS NOT NULL))
           AND c.ctid = x.tid
         RETURNING 1
     ),
     ins AS (
         INSERT INTO metric_cells (view, period, region_code, {counts}, computed_at)
-        SELECT :view, x.period, x.region_code, {", ".join("x." + c for c in CELL_COUNTS)},
-               :computed_at
+        SELECT :view, x.period, x.region_code, {new_counts}, :computed_at
         FROM diff x WHERE x.tid IS NULL
         RETURNING 1
     ),
     del AS (
-        DELETE FROM metric_cells c
-        WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE here IS NULL))
+        DELETE FROM metric_cells c WHERE c.ctid = ANY(ARRAY(SELECT tid FROM diff WHERE gone))
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM n) AS cells, (SELECT count(*) FROM upd) AS updated,
-           (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM del) AS deleted
+    SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM ins) AS inserted,
+           (SELECT count(*) FROM del) AS deleted
     """
 
 
@@ -617,7 +646,7 @@ def replace_cells(
     _statement_settings(session, grid)
     row = session.execute(text(_replace_sql(view, grid)), params).one()
     return Replaced(
-        cells=row.cells, updated=row.updated, inserted=row.inserted, deleted=row.deleted
+        cells=len(grid), updated=row.updated, inserted=row.inserted, deleted=row.deleted
     )
 
 
