@@ -706,32 +706,43 @@ def code_range(prefix: str) -> dict[str, str]:
     return {"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)}
 
 
-def first_month(session: Session, today_month: date) -> date:
+# Each source's earliest month (or quarter), found per region through its (region_code, month)
+# index, a loose index scan: there is no index on the month alone, and a scan of 10M hazards
+# takes seconds. Three lookups, so a full run can make them side by side (worker/tasks.py).
+FIRST_MONTH_SQL = {
+    "hazards": """
+        SELECT min(m.found_month) FROM regions r CROSS JOIN LATERAL (
+            SELECT h.found_month FROM hazards h WHERE h.region_code = r.code
+            ORDER BY h.found_month LIMIT 1) m
+    """,
+    "inspections": """
+        SELECT min(m.inspected_month) FROM regions r CROSS JOIN LATERAL (
+            SELECT i.inspected_month FROM inspections i WHERE i.region_code = r.code
+            ORDER BY i.inspected_month LIMIT 1) m
+    """,
+    "reports": """
+        SELECT make_date(substr(min(q.quarter), 1, 4)::int,
+                         substr(min(q.quarter), 6, 1)::int * 3 - 2, 1) FROM (
+            SELECT m.quarter FROM regions r CROSS JOIN LATERAL (
+                SELECT s.quarter FROM self_reports s WHERE s.region_code = r.code
+                ORDER BY s.quarter LIMIT 1) m
+            UNION ALL SELECT quarter FROM frozen_quarters) q
+    """,
+}
+
+
+def first_record_month(session: Session, source: str) -> date | None:
+    """The first month of one source's records (`FIRST_MONTH_SQL`), None when it has none."""
+    return session.execute(text(FIRST_MONTH_SQL[source])).scalar_one()
+
+
+def live_start(firsts: Iterable[date | None], today_month: date) -> date:
     """Where live figures start: the earliest month of any record or frozen quarter, and at
     the latest January of last year (so this year and last have roster figures without records).
-
-    Each table's minimum is found per region through its (region_code, month) index, a loose
-    index scan: there is no index on the month alone, and a scan of 10M hazards takes seconds.
     """
-    row = session.execute(
-        text(
-            """
-            SELECT least(
-                (SELECT min(m.found_month) FROM regions r CROSS JOIN LATERAL (
-                    SELECT h.found_month FROM hazards h WHERE h.region_code = r.code
-                    ORDER BY h.found_month LIMIT 1) m),
-                (SELECT min(m.inspected_month) FROM regions r CROSS JOIN LATERAL (
-                    SELECT i.inspected_month FROM inspections i WHERE i.region_code = r.code
-                    ORDER BY i.inspected_month LIMIT 1) m),
-                (SELECT make_date(substr(min(q.quarter), 1, 4)::int,
-                                  substr(min(q.quarter), 6, 1)::int * 3 - 2, 1) FROM (
-                    SELECT m.quarter FROM regions r CROSS JOIN LATERAL (
-                        SELECT s.quarter FROM self_reports s WHERE s.region_code = r.code
-                        ORDER BY s.quarter LIMIT 1) m
-                    UNION ALL SELECT quarter FROM frozen_quarters) q),
-                CAST(:floor AS date))
-            """
-        ),
-        {"floor": date(today_month.year - 1, 1, 1)},
-    ).scalar_one()
-    return row
+    return min([m for m in firsts if m is not None] + [date(today_month.year - 1, 1, 1)])
+
+
+def first_month(session: Session, today_month: date) -> date:
+    """`live_start` of every source, looked up one after the other in this transaction."""
+    return live_start((first_record_month(session, s) for s in FIRST_MONTH_SQL), today_month)

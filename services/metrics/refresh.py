@@ -90,10 +90,17 @@ def slices(session: Session, region: str | None) -> list[str]:
 
 def all_periods(session: Session, *, now: datetime | None = None) -> list[Period]:
     """Every month from the first record to now, with their quarters and years."""
-    now = now or _now()
-    today = local_month(now, get_settings().tz)
-    months = months_between(first_month(session, today), today)
-    return expand(month_period(m) for m in months)
+    today = today_month(now)
+    return periods_since(first_month(session, today), today)
+
+
+def today_month(now: datetime | None = None) -> date:
+    return local_month(now or _now(), get_settings().tz)
+
+
+def periods_since(first: date, today: date) -> list[Period]:
+    """Every month from `first` to `today`, with their quarters and years."""
+    return expand(month_period(m) for m in months_between(first, today))
 
 
 def recompute_township(
