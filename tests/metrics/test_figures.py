@@ -247,6 +247,27 @@ def test_county_slices_give_the_same_cells_as_township_slices(monkeypatch):
     assert by_township and strip(by_county) == strip(by_township)
 
 
+def test_a_full_run_plans_its_periods_and_slices_as_one_transaction_would():
+    """The worker looks up each source's first month and the slices side by side, each on its
+    own connection; together they give what the lookups in one transaction give."""
+    from services.periods import parse_period
+    from worker.tasks import _plan
+
+    make_region_tree()
+    a, b = make_unit(VILLAGE_A1), make_unit(VILLAGE_B1)
+    with unit_of_work() as s:
+        # The earliest record is a report (2023Q2), before the inspections and hazards.
+        add_report(s, b, "2023Q2", [Version(datetime(2023, 7, 5, tzinfo=UTC), True, True)])
+        add_inspection(s, a, datetime(2024, 2, 3, 9, tzinfo=UTC))
+        add_hazard(s, a, datetime(2024, 5, 6, 9, tzinfo=UTC))
+    with unit_of_work() as s:
+        periods, slices = refresh.all_periods(s), refresh.slices(s, None)
+    assert min(p.first_month for p in periods if p.kind == "month") == date(2023, 4, 1)
+    assert slices == [TOWN_A[:9], TOWN_B[:9]]
+    assert _plan(None, None) == (periods, slices)
+    assert _plan(TOWN_A, "2024Q1") == (refresh.expand([parse_period("2024Q1")]), [TOWN_A[:9]])
+
+
 def _stamps() -> dict:
     """Every (view, period, township) stamp of the dashboards' caches."""
     from sqlalchemy import text
