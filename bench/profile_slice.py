@@ -6,10 +6,11 @@ statement, of writing the cells, against the grouped hazards SQL over the same s
 
 The slice itself is timed over the cells already there (the worker writes only the changed
 ones) and into an emptied range. CPU seconds of the PostgreSQL backend (from /proc, so this
-runs on the database's machine) are steadier than wall time on a shared machine. Each part is the statement cut after that CTE
-(`SELECT * FROM <cte>`, its rows sent to this client, so PostgreSQL cannot skip unused
-columns), best of five; parts include the CTEs they read (e.g. `hz` includes `hzm`), and
-every part includes the fixed cost of the targets (`t`).
+runs on the database's machine) are steadier than wall time on a shared machine. Each part
+is the statement cut after that CTE (`SELECT * FROM <cte>`, its rows sent to this client, so
+PostgreSQL cannot skip unused columns), the best of three batches of five runs; parts include
+the CTEs they read (e.g. `mm` includes `hzm`, `insm` and `covm`), and every part includes the
+fixed cost of the targets (`t`).
 """
 
 from __future__ import annotations
