@@ -357,6 +357,8 @@ def test_a_batch_whose_write_meets_a_stored_id_is_answered_post_by_post(
     assert stored(new["id"])[:2] == (1, 1) and stored(raced["id"])[:2] == (1, 1)
 
 
+# It holds a write open on purpose: whatever breaks, it fails within a minute, not hangs.
+@pytest.mark.timeout(60)
 def test_a_post_left_waiting_behind_a_write_that_hangs_gets_a_503_and_nothing_is_written(
     client, at_route, monkeypatch
 ):
