@@ -76,7 +76,8 @@ class Hazard(Base):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     supervised: Mapped[bool] = mapped_column(Boolean, server_default=false())
     transferred_to: Mapped[str | None] = mapped_column(String(200))
-    governance_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # None is SQL NULL, as the hot path and COPY store it (not the JSON value null).
+    governance_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     request_hash: Mapped[str] = mapped_column(String(64))
 

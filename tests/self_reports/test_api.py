@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from services import self_reports
 from services.actors import Actor
@@ -313,6 +314,23 @@ def test_self_reported_hazards_are_listed_with_source_self_report(client, world)
     assert (
         client.get(f"/api/v1/hazards/{hazard['id']}", headers=world["unit_user"]).status_code == 200
     )
+
+
+def test_a_hazard_without_a_governance_plan_stores_sql_null(client, world):
+    """A missing plan is SQL NULL on every write path: the hot POST and /sync's COPY stored
+    NULL, but the ORM (a self-report's hazards) stored the JSON value null."""
+    hazard = found(handling="on_the_spot")
+    r = client.put(
+        url(world["unit"]),
+        json={"zero_hazard": False, "hazards": [hazard]},
+        headers=world["unit_user"],
+    )
+    assert r.status_code == 201
+    with new_session() as s:
+        stored = s.execute(
+            text("SELECT governance_plan IS NULL FROM hazards WHERE id = :id"), {"id": hazard["id"]}
+        ).scalar_one()
+    assert stored is True
 
 
 # --- timeliness, with the receipt time given explicitly --------------------------------------
