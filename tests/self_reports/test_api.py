@@ -295,7 +295,8 @@ def test_a_unit_closed_before_the_quarter_cannot_file_for_it(client, world):
     )
 
 
-def test_self_reported_hazards_are_listed_with_source_self_report(client, world):
+def _file_one_hazard(client, world) -> tuple[dict, dict]:
+    """The unit files its report with one hazard fixed on the spot: (hazard, the report)."""
     hazard = found(handling="on_the_spot")
     r = client.put(
         url(world["unit"]),
@@ -303,12 +304,17 @@ def test_self_reported_hazards_are_listed_with_source_self_report(client, world)
         headers=world["unit_user"],
     )
     assert r.status_code == 201
+    return hazard, r.json()
+
+
+def test_self_reported_hazards_are_listed_with_source_self_report(client, world):
+    hazard, report = _file_one_hazard(client, world)
     listed = client.get(
         "/api/v1/hazards", params={"unit_id": str(world["unit"])}, headers=world["township"]
     )
     [item] = listed.json()["items"]
     assert item["id"] == hazard["id"] and item["source"] == "self_report"
-    assert item["self_report_id"] == r.json()["id"]
+    assert item["self_report_id"] == report["id"]
     # Fixed on the spot, on the unit's word: closed at the time it was found.
     assert item["status"] == "closed" and item["closed_at"] == item["found_at"]
     assert (
@@ -319,13 +325,7 @@ def test_self_reported_hazards_are_listed_with_source_self_report(client, world)
 def test_a_hazard_without_a_governance_plan_stores_sql_null(client, world):
     """A missing plan is SQL NULL on every write path: the hot POST and /sync's COPY stored
     NULL, but the ORM (a self-report's hazards) stored the JSON value null."""
-    hazard = found(handling="on_the_spot")
-    r = client.put(
-        url(world["unit"]),
-        json={"zero_hazard": False, "hazards": [hazard]},
-        headers=world["unit_user"],
-    )
-    assert r.status_code == 201
+    hazard, _ = _file_one_hazard(client, world)
     with new_session() as s:
         stored = s.execute(
             text("SELECT governance_plan IS NULL FROM hazards WHERE id = :id"), {"id": hazard["id"]}
