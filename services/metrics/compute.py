@@ -2,7 +2,7 @@
 
 A target is (leaf region, period): listed pairs (a batch of marked buckets), or a grid of every
 leaf of a slice by every period (a full recompute, a freeze). Records are grouped once by
-region and stored local month and summed into every period that contains the month; distinct
+region and stored local month, and quarters and years are summed from the months; distinct
 counts (units inspected) are taken per unit and period, so a quarter or year never counts a
 unit twice.
 """
@@ -252,10 +252,11 @@ def cells_sql(
     `stored` (a grid): return only what differs from the cells stored under the code range
     `:c_lo`..`:c_hi` for these periods (`STORED_DIFF`), not every cell.
     Every source is read once for the targets' leaves and months: additive counts grouped by
-    (region, month) and summed into months, quarters and years by period key; distinct counts
-    (units inspected) from each unit's inspected months, a unit counted at its first inspection
-    in a period; roster figures by counting the units on the roster for the whole span once per
-    region, and only the units that opened or closed within it per period.
+    (region, month), a month's cell being its row, quarters summing their months and years
+    their quarters (reports join at the quarter); distinct counts (units inspected) from each
+    unit's inspected months, a unit counted at its first inspection in a period; roster
+    figures by counting the units on the roster for the whole span once per region, and only
+    the units that opened or closed within it per period.
     """
     rel = d.relations(view)
     # Counts are summed as int (sum(int) is a bigint; sum(bigint) would be a slow numeric).
