@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
+from api import observability
 from api.errors import unavailable
 from services import auth
 from services.actors import STAFF
@@ -82,7 +83,7 @@ class HotReadsMiddleware:
         if body is None:
             await self.app(scope, receive, send)
             return
-        scope["route"] = self.routes[scope["path"]]
+        observability.answered_by(scope, self.routes[scope["path"]])
         headers = [*_HEADERS, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

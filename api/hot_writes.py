@@ -31,6 +31,7 @@ from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 
+from api import observability
 from api.errors import unavailable
 from api.hot_reads import known_caller
 from api.observability import POSTS_PER_WRITE
@@ -101,7 +102,7 @@ class HotWritesMiddleware:
         if answer is None:
             await self.app(scope, _replaying(body, receive), send)
             return
-        scope["route"] = self.route
+        observability.answered_by(scope, self.route)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
         await send({"type": "http.response.start", "status": 201, "headers": headers})
         await send({"type": "http.response.body", "body": answer})
