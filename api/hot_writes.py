@@ -34,7 +34,6 @@ from pydantic import ValidationError
 from api import observability
 from api.errors import unavailable
 from api.hot_reads import known_caller
-from api.observability import POSTS_PER_WRITE
 from api.routers.inspections import inspection_read
 from api.schemas.hazards import InspectionCreate
 from services import db, inspections
@@ -190,7 +189,7 @@ class Batches:
             self.waiting = []
 
     async def _write(self, batch: list[tuple[Any, dict, asyncio.Future]]) -> None:
-        POSTS_PER_WRITE.observe(len(batch))
+        observability.POSTS_PER_WRITE.observe(len(batch))
         try:
             results = await inspections.record_new_inspections(
                 self.pool, [(caller, data) for caller, data, _ in batch]

@@ -110,16 +110,13 @@ def _plan(region: str | None, period: str | None) -> tuple[list[Period], list[st
     32,000 regions), while the other worker processes wait for the first slice; so the
     lookups run side by side, each in its own read-only transaction on its own connection.
     """
-    lookups = [partial(refresh.slices, region=region)]
-    if period is None:
-        lookups += [partial(compute.first_record_month, source=s) for s in compute.FIRST_MONTH_SQL]
-    with ThreadPoolExecutor(len(lookups)) as pool:
-        found = list(pool.map(_read, lookups))
-    slices, firsts = found[0], found[1:]
+    find_slices = partial(refresh.slices, region=region)
     if period is not None:
-        return refresh.expand([parse_period(period)]), slices
-    today = refresh.today_month()
-    return refresh.periods_since(compute.live_start(firsts, today), today), slices
+        return refresh.expand([parse_period(period)]), _read(find_slices)
+    find_firsts = [partial(compute.first_record_month, source=s) for s in compute.FIRST_MONTH_SQL]
+    with ThreadPoolExecutor(1 + len(find_firsts)) as pool:
+        slices, *firsts = pool.map(_read, [find_slices, *find_firsts])
+    return refresh.live_periods(firsts), slices
 
 
 def _read(lookup: Callable[[Session], T]) -> T:

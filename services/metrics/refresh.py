@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services import outbox
 from services.errors import Invalid
 from services.metrics.compute import (
+    FIRST_MONTH_SQL,
     LOCK_FREEZE,
     Grid,
     Replaced,
@@ -23,7 +24,9 @@ from services.metrics.compute import (
     enclosing,
     expand,
     first_month,
+    first_record_month,
     leaves,
+    live_start,
     lock_townships,
     month_period,
     months_between,
@@ -90,17 +93,14 @@ def slices(session: Session, region: str | None) -> list[str]:
 
 def all_periods(session: Session, *, now: datetime | None = None) -> list[Period]:
     """Every month from the first record to now, with their quarters and years."""
-    today = today_month(now)
-    return periods_since(first_month(session, today), today)
+    return live_periods([first_record_month(session, s) for s in FIRST_MONTH_SQL], now=now)
 
 
-def today_month(now: datetime | None = None) -> date:
-    return local_month(now or _now(), get_settings().tz)
-
-
-def periods_since(first: date, today: date) -> list[Period]:
-    """Every month from `first` to `today`, with their quarters and years."""
-    return expand(month_period(m) for m in months_between(first, today))
+def live_periods(firsts: list[date | None], *, now: datetime | None = None) -> list[Period]:
+    """Every month from where live figures start (`live_start` of the sources' first months,
+    `first_record_month`) to now, with their quarters and years."""
+    today = local_month(now or _now(), get_settings().tz)
+    return expand(month_period(m) for m in months_between(live_start(firsts, today), today))
 
 
 def recompute_township(

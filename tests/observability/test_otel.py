@@ -12,12 +12,16 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from services.settings import get_settings
 from tests.builders import COUNTY, TOWN_A, inspection_body, login_as, make_region_tree, make_unit
 
-# The process's tracer provider can be set once: the SDK a deployment would install, here
-# keeping the spans in memory.
 SPANS = InMemorySpanExporter()
-_provider = TracerProvider()
-_provider.add_span_processor(SimpleSpanProcessor(SPANS))
-trace.set_tracer_provider(_provider)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sdk():
+    """The SDK a deployment would install, keeping the spans in memory. A process's tracer
+    provider can be set once, so it is set when these tests run, not when they are collected."""
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(SPANS))
+    trace.set_tracer_provider(provider)
 
 
 @pytest.fixture
