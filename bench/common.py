@@ -226,12 +226,14 @@ def _family(pid: int) -> list[int]:
 
 class PeakRss:
     """Samples the RSS of some processes (each with its children) every 50 ms; `.peak[pid]`
-    is the largest seen. Children are looked up once a second: walking /proc for them at every
+    is the largest seen of a process and its children together, `.single` the largest of any
+    one of them alone. Children are looked up once a second: walking /proc for them at every
     sample cost the bench a tenth of the machine's CPU, taken from what it measures."""
 
     def __init__(self, pids: list[int], interval: float = 0.05):
         self.pids, self.interval = pids, interval
         self.peak = dict.fromkeys(pids, 0)
+        self.single = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -243,7 +245,9 @@ class PeakRss:
                 families = {pid: _family(pid) for pid in self.pids}
                 next_lookup = time.monotonic() + 1.0
             for pid, family in families.items():
-                self.peak[pid] = max(self.peak[pid], sum(_rss(p) for p in family))
+                each = [_rss(p) for p in family]
+                self.peak[pid] = max(self.peak[pid], sum(each))
+                self.single = max(self.single, *each)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> PeakRss:
@@ -256,6 +260,32 @@ class PeakRss:
 
     def max_mb(self) -> float:
         return max(self.peak.values(), default=0) / 2**20
+
+    def single_mb(self) -> float:
+        return self.single / 2**20
+
+
+def report_api_rss(figure: str, whole_mb: float, single_mb: float, api_workers: int) -> None:
+    """Figure 5 for the API, both ways it can be read: the whole API as started (uvicorn's
+    supervisor and its worker processes together, or the one process with --workers 1), and
+    its largest single process. The target is 200 MB."""
+    shape = "one process" if api_workers == 1 else f"supervisor + {api_workers} worker processes"
+    report(
+        figure,
+        whole_mb,
+        "MB",
+        target=f"<= 200 MB, the whole API ({shape})",
+        ok=whole_mb <= 200,
+        extra={"api_workers": api_workers},
+    )
+    report(
+        figure + "_largest_process",
+        single_mb,
+        "MB",
+        target="<= 200 MB per API process",
+        ok=single_mb <= 200,
+        extra={"api_workers": api_workers},
+    )
 
 
 def cpu_seconds(pid: int) -> float:
