@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -101,6 +102,36 @@ def test_cpu_accounting_names_every_kind_of_process():
     assert _cpu_group("postgres:") == "postgres "
     assert _cpu_group("python -m cli worker --pool solo") == "celery workers"
     assert _cpu_group("") == "other processes"
+
+
+def test_peak_rss_counts_a_process_family_and_its_largest_process(capsys, monkeypatch):
+    """Figure 5 for the API reads a process with its children both ways: all of them (the
+    whole API, uvicorn's supervisor and workers) and the largest one alone."""
+    from bench import common
+    from bench.common import PeakRss, report_api_rss
+
+    monkeypatch.setattr(common, "RESULTS", os.devnull)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; x = bytearray(80_000_000); time.sleep(30)"]
+    )
+    try:
+        with PeakRss([os.getpid()]) as rss:
+            deadline = time.monotonic() + 20
+            while rss.single_mb() < 80 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.2)
+    finally:
+        child.kill()
+        child.wait()
+    assert rss.single_mb() >= 80  # the child alone, with its 80 MB
+    assert rss.max_mb() > rss.single_mb() + 10  # the child and this test's process together
+
+    report_api_rss("5_api_test", 348.0, 153.0, api_workers=2)
+    whole, largest = capsys.readouterr().out.splitlines()
+    assert whole.startswith("FIGURE 5_api_test: 348.000 MB") and whole.endswith("MISS")
+    assert "supervisor + 2 worker processes" in whole
+    assert largest.startswith("FIGURE 5_api_test_largest_process: 153.000 MB")
+    assert largest.endswith("PASS")
 
 
 def test_cold_start_bench_at_tiny_scale(bench_db):
