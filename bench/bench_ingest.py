@@ -13,7 +13,8 @@
   queue), two phones at once; hazards/s. Baseline: COPY of the same number of hazard rows
   into a scratch copy of the hazards table (what PostgreSQL itself can take).
 - pg_test_fsync's fdatasync ops/s: the disk's ceiling on commits for one writer.
-- Peak RSS of the API processes during all of it.
+- Peak RSS of the whole API (supervisor and workers together) and of its largest process
+  during all of it, each against 200 MB (figure 5).
 """
 
 from __future__ import annotations
