@@ -8,7 +8,8 @@ polls GET /api/v1/metrics for the county and the current month every 50 ms. Haza
 by the time their POST returned; hazard k is counted as visible at the first poll whose
 hazards_found reached base + k (the worker takes marks in commit order, batch by batch).
 Freshness = visible - posted; the figure is its p95. Baseline in the same run: one inspection
-posted on a quiet system (the debounce plus one recompute).
+posted on a quiet system (the debounce plus one recompute). When it ends, what it posted is
+deleted again (`common.forget_posted`), so the database keeps its generated size.
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         common.stop(worker)
         common.stop(api)
+        common.say(f"  removed the {common.forget_posted(url, INSPECTOR):,} hazards posted here")
     return 0
 
 

@@ -15,6 +15,9 @@
 - pg_test_fsync's fdatasync ops/s: the disk's ceiling on commits for one writer.
 - Peak RSS of the whole API (supervisor and workers together) and of its largest process
   during all of it, each against 200 MB (figure 5).
+
+When it ends, what it posted is deleted again (`common.forget_posted`), so the database keeps
+its generated size.
 """
 
 from __future__ import annotations
@@ -474,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         common.report_api_rss("5_api_peak_rss", peak, peak_single, args.api_workers)
     finally:
         common.stop(api, grace=3)
+        common.say(f"  removed the {common.forget_posted(url, USER):,} hazards posted here")
     return 0
 
 
