@@ -89,6 +89,48 @@ def test_generate_and_recompute_bench_at_tiny_scale(bench_db):
     assert "ratio" in out
 
 
+def test_forget_posted_deletes_what_a_bench_user_posted_and_nothing_else(bench_db):
+    """The benchmarks that post delete their own records at the end, so the database keeps its
+    generated size (it once grew to six times it)."""
+    from bench.common import ensure_user, forget_posted
+
+    server, name = bench_db
+    _run(["bench/generate.py", "--scale", "tiny", "--db", name], server)
+    url = server.rsplit("/", 1)[0] + "/" + name
+    region = "330101000000"  # a county of the generated data
+    ensure_user(url, "bench-poster", "inspector", region)
+    counts = "SELECT (SELECT count(*) FROM hazards), (SELECT count(*) FROM inspections)"
+    with psycopg.connect(url) as conn:
+        generated = conn.execute(counts).fetchone()
+        # A copy of a generated inspection and its hazards, posted by the bench user.
+        conn.execute(
+            """
+            WITH u AS (SELECT id FROM users WHERE username = 'bench-poster'),
+            i AS (SELECT * FROM inspections WHERE id IN (SELECT inspection_id FROM hazards)
+                  LIMIT 1),
+            new_i AS (
+                INSERT INTO inspections (id, unit_id, region_code, kind, inspected_at,
+                    inspected_month, inspectors, departments, created_by, request_hash)
+                SELECT gen_random_uuid(), i.unit_id, i.region_code, i.kind, i.inspected_at,
+                       i.inspected_month, i.inspectors, i.departments, u.id, 'x'
+                FROM i, u RETURNING id)
+            INSERT INTO hazards (id, unit_id, region_code, inspection_id, source, level,
+                category, description, handling, found_at, found_month, status,
+                initial_deadline, deadline, created_by, request_hash)
+            SELECT gen_random_uuid(), h.unit_id, h.region_code, new_i.id, h.source, h.level,
+                   h.category, h.description, h.handling, h.found_at, h.found_month, h.status,
+                   h.initial_deadline, h.deadline, u.id, 'x'
+            FROM hazards h JOIN i ON h.inspection_id = i.id, new_i, u
+            """
+        )
+        posted = conn.execute(counts).fetchone()
+    assert posted[0] > generated[0] and posted[1] == generated[1] + 1
+    assert forget_posted(url, "bench-poster") == posted[0] - generated[0]
+    with psycopg.connect(url) as conn:
+        assert conn.execute(counts).fetchone() == generated
+    assert forget_posted(url, "nobody-here") == 0
+
+
 def test_cpu_accounting_names_every_kind_of_process():
     """Debian's clusters and an embedded server title their processes differently; a title
     the grouping did not expect once failed the recompute bench."""
