@@ -744,6 +744,12 @@ def live_start(firsts: Iterable[date | None], today_month: date) -> date:
     return min([m for m in firsts if m is not None] + [date(today_month.year - 1, 1, 1)])
 
 
+def first_record_months(session: Session) -> list[date | None]:
+    """Every source's first month, looked up one after the other in this transaction (a full
+    run makes the same lookups side by side, worker/tasks.py)."""
+    return [first_record_month(session, s) for s in FIRST_MONTH_SQL]
+
+
 def first_month(session: Session, today_month: date) -> date:
-    """`live_start` of every source, looked up one after the other in this transaction."""
-    return live_start((first_record_month(session, s) for s in FIRST_MONTH_SQL), today_month)
+    """`live_start` of every source's first month."""
+    return live_start(first_record_months(session), today_month)

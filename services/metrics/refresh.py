@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from services import outbox
 from services.errors import Invalid
 from services.metrics.compute import (
-    FIRST_MONTH_SQL,
     LOCK_FREEZE,
     Grid,
     Replaced,
@@ -24,7 +23,7 @@ from services.metrics.compute import (
     enclosing,
     expand,
     first_month,
-    first_record_month,
+    first_record_months,
     leaves,
     live_start,
     lock_townships,
@@ -93,7 +92,7 @@ def slices(session: Session, region: str | None) -> list[str]:
 
 def all_periods(session: Session, *, now: datetime | None = None) -> list[Period]:
     """Every month from the first record to now, with their quarters and years."""
-    return live_periods([first_record_month(session, s) for s in FIRST_MONTH_SQL], now=now)
+    return live_periods(first_record_months(session), now=now)
 
 
 def live_periods(firsts: list[date | None], *, now: datetime | None = None) -> list[Period]:
