@@ -1,5 +1,6 @@
 """Trying the hot routers first (api/app.py) must not change which route answers a path."""
 
+import inspect
 import re
 
 from fastapi.routing import APIRoute
@@ -35,3 +36,25 @@ def test_the_hot_routers_are_matched_first_and_documented_in_order():
         if isinstance(r, APIRoute) and r.include_in_schema
     ]
     assert documented[: len(set(in_order))] == list(dict.fromkeys(in_order))
+
+
+def _dependency_calls(dependant) -> set:
+    return {d.call for d in dependant.dependencies}
+
+
+def test_no_async_endpoint_holds_the_blocking_database_session():
+    """An `async def` endpoint runs on the event loop: were it to use the SQLAlchemy session
+    (`Db`, blocking psycopg calls), every other request of its API process would wait until it
+    returned. The unit import did, for the seconds a large workbook takes."""
+    from api.deps import get_db
+
+    routes = [route for router in ROUTERS for route in router.routes]
+    assert len(routes) > 50  # every router's routes are looked at
+    offenders = [
+        route.path
+        for route in routes
+        if isinstance(route, APIRoute)
+        and inspect.iscoroutinefunction(route.endpoint)
+        and get_db in _dependency_calls(route.dependant)
+    ]
+    assert offenders == []

@@ -39,14 +39,17 @@ def create_unit(db: Db, actor: RegionManager, body: UnitCreate, response: Respon
     tags=["units"],
     responses={422: ERRORS[422]},
 )
-async def import_units(
+def import_units(
     db: Db,
     actor: RegionManager,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
 ) -> dict:
     """Create or update units from a spreadsheet, reporting per row; bad rows do not stop others."""
+    # A plain `def`, so FastAPI runs it in a thread: parsing a workbook and writing thousands
+    # of rows take seconds, and on the event loop they stalled every other request of this
+    # API process meanwhile (the file is already spooled, so the read blocks on nothing).
     limit = unit_import.MAX_BYTES
-    content = await file.read(limit + 1)
+    content = file.file.read(limit + 1)
     if len(content) > limit:
         raise Invalid(["body", "file"], f"larger than {limit} bytes")
     rows = unit_import.read_rows(content, file.filename)
