@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hazards", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--api-workers", type=int, default=common.API_WORKERS)
     args = parser.parse_args(argv)
     url = common.generated_database(args)
     if url is None:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     common.ensure_user(url, READER, "county", COUNTY)
     units = units_of(url)
     port = common.free_port()
-    api = common.start_api(env, port, workers=2)
+    api = common.start_api(env, port, workers=args.api_workers)
     worker = common.start_worker(env)
     base = f"http://127.0.0.1:{port}"
     now = datetime.now(UTC)

@@ -1,6 +1,6 @@
 """Figure 3 (and the API's part of 5): ingest over HTTP on loopback.
 
-    python bench/bench_ingest.py --scale county [--rate 800] [--duration 10] [--api-workers 2]
+    python bench/bench_ingest.py --scale county [--rate 800] [--duration 10] [--api-workers 1]
 
 - Single inspection with two hazards, POST /api/v1/inspections, under an open model: a fixed
   arrival rate (bench/loadgen.py), latency from each request's due time. Baseline in the same
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     common.scale_arg(parser)
     parser.add_argument("--rate", type=float, default=800)
     parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--api-workers", type=int, default=common.API_WORKERS)
     parser.add_argument(
         "--ramp",
         # Past the target too, so that the figure shows the headroom (the ramp stops at the

@@ -1,6 +1,6 @@
 """Figure 4 (and the API's part of 5): dashboard reads for a county.
 
-    python bench/bench_reads.py --scale county [--rate 2000] [--duration 10] [--api-workers 2]
+    python bench/bench_reads.py --scale county [--rate 2000] [--duration 10] [--api-workers 1]
 
 The county user's dashboard asks for GET /api/v1/metrics and GET /api/v1/metrics/breakdown of
 its county for the current quarter, alternately. Two tools:
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--duration", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--api-workers", type=int, default=common.API_WORKERS)
     args = parser.parse_args(argv)
     url = common.generated_database(args)
     if url is None:

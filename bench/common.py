@@ -141,6 +141,10 @@ def use_env(env: dict[str, str]) -> None:
 
 # --- processes ------------------------------------------------------------------------------
 
+# API processes per instance, as the deployments run it (deploy/, README "Memory of the API"):
+# one, with replicas for more. Figures 3-5 are measured on that unless --api-workers says other.
+API_WORKERS = 1
+
 
 def start_api(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "cli", "api", "--host", "127.0.0.1", "--port", str(port)]

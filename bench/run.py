@@ -64,8 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=STEPS, action="append")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=common.API_WORKERS,
+        help="API processes of the freshness, ingest and reads benchmarks (as deployed: 1)",
+    )
     args = parser.parse_args(argv)
     scale = ["--scale", args.scale] + (["--db", args.db] if args.db else [])
+    api = ["--api-workers", str(args.api_workers)]
     common.say(f"machine: {common.machine()}")
     name = common.db_name(args.scale, args.db)
     failed = 0
@@ -76,15 +83,17 @@ def main(argv: list[str] | None = None) -> int:
         if s == "recompute":
             failed |= step("bench_recompute.py", scale)
         elif s == "freshness":
-            failed |= step("bench_freshness.py", scale + (["--hazards", "200"] if quick else []))
+            failed |= step(
+                "bench_freshness.py", scale + api + (["--hazards", "200"] if quick else [])
+            )
             settle(name)
         elif s == "ingest":
             extra = ["--duration", "3", "--ramp", "", "--batches", "1", "--rate", "100"]
-            failed |= step("bench_ingest.py", scale + (extra if quick else []))
+            failed |= step("bench_ingest.py", scale + api + (extra if quick else []))
             settle(name)
         elif s == "reads":
             extra = ["--duration", "3", "--rate", "200"]
-            failed |= step("bench_reads.py", scale + (extra if quick else []))
+            failed |= step("bench_reads.py", scale + api + (extra if quick else []))
     return 1 if failed else 0
 
 
