@@ -228,7 +228,29 @@ async function start() {
   state.trail = [];
   $("#region-code").value = home;
   if (home) await openRegion(home, true);
-  else say("请输入区划代码后点击“查看”");
+  else await pickRegion();
+}
+
+// A user of no region (an admin) starts from the top of the tree: with one top region that
+// region opens, with several the user picks one (the region code field still works too).
+async function pickRegion() {
+  let roots;
+  try {
+    roots = (await api("/regions")).items;
+  } catch (err) {
+    say(err.message, true);
+    return;
+  }
+  if (roots.length === 1) {
+    await openRegion(roots[0].code, true);
+    return;
+  }
+  $("#picker-list").replaceChildren(...roots.map((r) => h("li", { "data-region": r.code },
+    h("a", { href: "#", class: "region-link", text: `${r.name}（${r.code}）`,
+      onclick: (e) => { e.preventDefault(); openRegion(r.code, true); } }))));
+  $("#picker").hidden = false;
+  $("#board").classList.add("picking");
+  say(roots.length ? "请选择要查看的区域" : "尚无区域：请先建立行政区划", !roots.length);
 }
 
 function roleName(role) {
@@ -247,6 +269,8 @@ async function openRegion(code, reset) {
     else state.trail.push({ code, name: region.name, level: region.level });
     state.region = code;
     $("#region-code").value = code;
+    $("#picker").hidden = true;
+    $("#board").classList.remove("picking");
     await refresh();
   } catch (err) {
     say(err.status === 404 ? `区域 ${code} 不存在或不在您的权限范围内` : err.message, true);
@@ -306,6 +330,10 @@ async function loadUnits(code) {
 function renderCrumbs() {
   const nav = $("#crumbs");
   nav.replaceChildren();
+  if (!state.me.region_code) {  // back to the top of the tree
+    nav.append(h("a", { href: "#", id: "crumb-top", text: "全部区域",
+      onclick: (e) => { e.preventDefault(); pickRegion(); } }), " › ");
+  }
   state.trail.forEach((r, i) => {
     if (i) nav.append(" › ");
     if (i === state.trail.length - 1) nav.append(h("strong", { text: r.name }));

@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 
 from services import summary
+from services.demo import PROVINCE
 from tests.summary.demo_data import CHENGGUAN, COUNTY, load_demo_with_figures
 
 CHROMIUM = os.environ.get("HAZARDTRACK_CHROMIUM", "/usr/bin/chromium")
@@ -110,12 +111,14 @@ def _check_rows(page, breakdown: dict) -> None:
             assert cell == str(m[metric]["count"]), (item["region_name"], metric)
 
 
-def test_county_user_logs_in_opens_a_township_and_the_numbers_match_the_api(server, browser):
-    load_demo_with_figures()
-    token = httpx.post(
-        f"{server}/api/v1/auth/token", data={"username": "county", "password": "county-pass-1"}
-    ).json()["access_token"]
+def _token(base: str, username: str, password: str) -> str:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
 
+
+def _logged_in_page(browser, base: str, username: str, password: str):
+    """The dashboard after logging in, and the list its script errors are collected in."""
     page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="zh-CN")
     page.set_default_timeout(WAIT)
     errors: list[str] = []
@@ -124,11 +127,17 @@ def test_county_user_logs_in_opens_a_township_and_the_numbers_match_the_api(serv
         "console",
         lambda msg: errors.append(f"{msg.text} {msg.location}") if msg.type == "error" else None,
     )
-
-    page.goto(f"{server}/dashboard/?period={PERIOD}")
-    page.fill("#username", "county")
-    page.fill("#password", "county-pass-1")
+    page.goto(f"{base}/dashboard/?period={PERIOD}")
+    page.fill("#username", username)
+    page.fill("#password", password)
     page.click("#login-button")
+    return page, errors
+
+
+def test_county_user_logs_in_opens_a_township_and_the_numbers_match_the_api(server, browser):
+    load_demo_with_figures()
+    token = _token(server, "county", "county-pass-1")
+    page, errors = _logged_in_page(browser, server, "county", "county-pass-1")
     page.wait_for_selector(f'#board[data-loaded="{COUNTY}:{PERIOD}:live"]', timeout=WAIT)
     assert page.evaluate("sessionStorage.getItem('hazardtrack.token')")
 
@@ -194,7 +203,6 @@ def test_county_user_logs_in_opens_a_township_and_the_numbers_match_the_api(serv
     assert statuses.count("已销号") == rate["numerator"]
 
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
     assert not errors, errors
@@ -203,3 +211,40 @@ def test_county_user_logs_in_opens_a_township_and_the_numbers_match_the_api(serv
     page.click("#logout")
     assert page.evaluate("sessionStorage.getItem('hazardtrack.token')") is None
     assert page.locator("#login").is_visible()
+
+
+def test_admin_of_no_region_starts_from_the_top_of_the_tree(server, browser):
+    """An admin belongs to no region (before, the dashboard asked for a 12-digit code): with one
+    top region it opens, with several they are listed to pick from, and the first crumb leads
+    back to the top."""
+    load_demo_with_figures()
+    token = _token(server, "admin", "admin-pass-1")
+    page, errors = _logged_in_page(browser, server, "admin", "admin-pass-1")
+    # The demo has one top region, the province: it opens at once.
+    page.wait_for_selector(f'#board[data-loaded="{PROVINCE}:{PERIOD}:live"]')
+    assert page.locator("#picker").is_hidden()
+    assert page.locator("#crumbs").inner_text().startswith("全部区域")
+    _check_rows(page, _api(server, token, "/metrics/breakdown", region=PROVINCE, period=PERIOD))
+
+    r = httpx.put(
+        f"{server}/api/v1/regions/340000000000",
+        json={"name": "安徽省"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    roots = [item["code"] for item in _api(server, token, "/regions")["items"]]
+    assert roots == [PROVINCE, "340000000000"]
+    page.click("#crumb-top")
+    page.wait_for_selector("#picker:not([hidden])")
+    listed = page.locator("#picker-list li").evaluate_all("els => els.map(e => e.dataset.region)")
+    assert listed == roots
+    assert "安徽省" in page.locator("#picker-list").inner_text()
+    assert not page.locator("#breakdown").is_visible()  # no figures until a region is chosen
+
+    # The new province, which has no records yet, opens with empty figures.
+    page.click('#picker-list li[data-region="340000000000"] a')
+    page.wait_for_selector(f'#board[data-loaded="340000000000:{PERIOD}:live"]')
+    assert page.locator("#picker").is_hidden()
+    assert page.locator("#breakdown").is_visible()
+    assert page.locator("#crumbs").inner_text().replace(" ", "") == "全部区域›安徽省"
+    assert not errors, errors
