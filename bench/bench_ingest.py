@@ -10,11 +10,12 @@
   ramp on the same fresh API.
 - One client, sequential POSTs (closed loop): the cost of one request without queueing.
 - Batched upload: POST /api/v1/sync with 500 inspections x 2 hazards (an offline phone's
-  queue), two phones at once; hazards/s. Baseline: COPY of the same number of hazard rows
+  queue), four phones at once; hazards/s. Baseline: COPY of the same number of hazard rows
   into a scratch copy of the hazards table (what PostgreSQL itself can take).
 - pg_test_fsync's fdatasync ops/s: the disk's ceiling on commits for one writer.
-- Peak RSS of the whole API (supervisor and workers together) and of its largest process
-  during all of it, each against 200 MB (figure 5).
+- Peak RSS of the whole API (one process as deployed; with --api-workers 2 and more, uvicorn's
+  supervisor and its workers together) and of its largest process during all of it, each
+  against 200 MB (figure 5).
 
 When it ends, what it posted is deleted again (`common.forget_posted`), so the database keeps
 its generated size.
