@@ -16,6 +16,13 @@ from services.errors import Invalid
 
 _PERIOD = re.compile(r"^(\d{4})(?:Q([1-4])|-(0[1-9]|1[0-2]))?$")
 
+# The years a record's times, dates and periods may fall in. Others are no record of this
+# system's, and they overflow Python's dates in the arithmetic they meet (the local month of
+# 0001-01-01T00:00+08:00, the end of the deadline day 9999-12-31, the quarter after 9999Q4):
+# they were answered 500, and one with an offset was stored and then broke every list showing it.
+YEARS = range(1900, 2100)
+YEARS_RULE = f"must fall in the years {YEARS.start}-{YEARS.stop - 1}"
+
 
 @lru_cache(maxsize=4096)
 def local_month(at: datetime, tz: ZoneInfo) -> date:
@@ -103,6 +110,8 @@ def parse_period(text: str, field: str = "period") -> Period:
     if not match:
         raise Invalid(field, "must be a year (2026), quarter (2026Q2) or month (2026-05)")
     year, quarter, month = match.groups()
+    if int(year) not in YEARS:
+        raise Invalid(field, YEARS_RULE)
     if quarter:
         return Period("quarter", date(int(year), (int(quarter) - 1) * 3 + 1, 1), 3)
     if month:

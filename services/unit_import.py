@@ -23,6 +23,7 @@ from services import credit_code as credit_codes
 from services.actors import Actor
 from services.errors import Conflict, Invalid
 from services.models import Unit, UnitKind
+from services.periods import YEARS, YEARS_RULE
 from services.reference import resolve_kind
 from services.regions import contains, require_region
 
@@ -157,15 +158,21 @@ def _table(lines: list[list[Any]] | Any) -> list[Row]:
 def _xlsx(content: bytes) -> list[Row]:
     from openpyxl import load_workbook
 
+    # Broken XML inside the zip raises the XML parser's own errors (lxml's XMLSyntaxError from
+    # the workbook or its styles, ElementTree's ParseError from a sheet, read lazily by
+    # iter_rows): both are SyntaxError subclasses, and were answered 500.
+    unreadable = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, SyntaxError)
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except unreadable as exc:
         raise Invalid(FILE, "not a readable XLSX file") from exc
     try:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
             raise Invalid(FILE, "the workbook has no sheet")
         return _table(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+    except unreadable as exc:
+        raise Invalid(FILE, "not a readable XLSX file") from exc
     finally:
         book.close()
 
@@ -213,15 +220,19 @@ def _bool(value: Any, name: str, errors: list[dict[str, str]]) -> bool | None:
 
 
 def _date(value: Any, name: str, errors: list[dict[str, str]]) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    match = _DATE.match(str(value).strip())
+    if value is None:
+        return None
+    day = value if isinstance(value, date) else None
+    match = None if day else _DATE.match(str(value).strip())
     try:
         if match:
-            return date(*(int(g) for g in match.groups()))
+            day = date(*(int(g) for g in match.groups()))
     except ValueError:
         pass
-    errors.append({"field": name, "msg": f"must be a date such as 2020-01-31, not {value!r}"})
+    if day is not None and day.year in YEARS:
+        return day
+    rule = YEARS_RULE if day is not None else "must be a date such as 2020-01-31"
+    errors.append({"field": name, "msg": f"{rule}, not {value!r}"})
     return None
 
 

@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 from sqlalchemy import or_, select
 
 from api.deps import CountyReader, Cursor, Db, Limit
-from api.schemas.common import LocalDatetime, Page, ReadModel
+from api.schemas.common import Instant, LocalDatetime, Page, ReadModel
 from services import audit
 from services.models import AuditEntry, Hazard, Unit, User
 from services.pagination import paginate
@@ -51,8 +50,8 @@ def list_audit(
     entity: Annotated[str | None, Query(max_length=30)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_name: Annotated[str | None, Query(alias="actor", max_length=100)] = None,
-    since: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    until: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import AnyUser, Cursor, Db, Limit, RegionManager
 from api.schemas.campaigns import CampaignCreate, CampaignRead
-from api.schemas.common import Page
+from api.schemas.common import Day, Page
 from api.schemas.units import ERRORS
 from services import campaigns
 from services.models import Campaign
@@ -51,7 +50,7 @@ def list_campaigns(
         str | None,
         Query(pattern=r"^[0-9]{12}$", description="campaigns in this subtree or above it"),
     ] = None,
-    active_on: Annotated[date | None, Query(description="only campaigns running that day")] = None,
+    active_on: Annotated[Day | None, Query(description="only campaigns running that day")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ):

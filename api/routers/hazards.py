@@ -4,11 +4,10 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
-from pydantic import AwareDatetime
 
 from api.deps import AnyUser, Cursor, Db, Limit
 from api.routers.hazard_views import hazard_detail, hazard_read
-from api.schemas.common import Page
+from api.schemas.common import Instant, Page
 from api.schemas.hazards import (
     GovernancePlanUpdate,
     HazardDetail,
@@ -42,8 +41,8 @@ def list_hazards(
     overdue: bool | None = None,
     unit_id: uuid.UUID | None = None,
     category: str | None = None,
-    found_from: AwareDatetime | None = None,
-    found_to: AwareDatetime | None = None,
+    found_from: Instant | None = None,
+    found_to: Instant | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ):

@@ -4,12 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from api.deps import AnyUser, Cursor, Db, FieldWorker, Limit
 from api.json_route import OrjsonRoute
 from api.routers.hazard_views import hazard_read
-from api.schemas.common import Page
+from api.schemas.common import Instant, Page
 from api.schemas.hazards import InspectionCreate, InspectionRead
 from services import inspections
 from services.models import Hazard, Inspection
@@ -56,8 +55,8 @@ def list_inspections(
     unit_id: uuid.UUID | None = None,
     kind: str | None = None,
     campaign_id: uuid.UUID | None = None,
-    inspected_from: AwareDatetime | None = None,
-    inspected_to: AwareDatetime | None = None,
+    inspected_from: Instant | None = None,
+    inspected_to: Instant | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ):

@@ -7,7 +7,7 @@ from datetime import date
 
 from pydantic import Field
 
-from api.schemas.common import LocalDatetime, ReadModel, WriteModel
+from api.schemas.common import Day, LocalDatetime, ReadModel, WriteModel
 
 
 class CampaignCreate(WriteModel):
@@ -16,8 +16,8 @@ class CampaignCreate(WriteModel):
     )
     name: str = Field(min_length=1, max_length=200, examples=["九小场所消防安全专项检查"])
     region_code: str = Field(pattern=r"^[0-9]{12}$", description="the campaign's scope")
-    starts_on: date
-    ends_on: date = Field(description="on or after starts_on")
+    starts_on: Day
+    ends_on: Day = Field(description="on or after starts_on")
     note: str | None = Field(default=None, max_length=5000)
 
 

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, WithJsonSchema, WrapSerializer, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainValidator,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    WrapSerializer,
+    field_validator,
+)
 
+from services.periods import YEARS, YEARS_RULE
 from services.settings import get_settings
 
 T = TypeVar("T")
@@ -24,6 +38,52 @@ LocalDatetime = Annotated[
     datetime,
     _LOCAL_TIME,
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+
+
+def _in_years(value: date) -> date:
+    if value.year not in YEARS:
+        raise ValueError(YEARS_RULE)
+    return value
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _plain_day(value: Any) -> Any:
+    # Pydantic reads "2026-10-15T00:00:00" as that date, so a time sent without its offset
+    # became the end of that day (a deadline almost 24 h later than sent): times need offsets.
+    if isinstance(value, str) and not _DAY.match(value):
+        raise ValueError("must be a date (YYYY-MM-DD); a time needs its UTC offset")
+    return value
+
+
+# Times and dates the API takes in: times with their UTC offset (RFC 3339), dates as
+# YYYY-MM-DD, both within `services.periods.YEARS`.
+Instant = Annotated[AwareDatetime, AfterValidator(_in_years)]
+Day = Annotated[date, BeforeValidator(_plain_day), AfterValidator(_in_years)]
+_AS_INSTANT = TypeAdapter(Instant)
+
+
+def _instant_or_day(value: Any) -> datetime | date:
+    """A date when it is one (YYYY-MM-DD), else a time: one type, so an error names the
+    field alone, not each member of a union it was tried against."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return _in_years(value)
+    if isinstance(value, str) and _DAY.match(value):
+        return _in_years(date.fromisoformat(value))
+    try:
+        return _AS_INSTANT.validate_python(value)
+    except ValidationError as exc:
+        raise ValueError(exc.errors()[0]["msg"]) from None
+
+
+InstantOrDay = Annotated[
+    datetime | date,
+    PlainValidator(_instant_or_day),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
 ]
 
 

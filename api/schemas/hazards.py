@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from api.schemas.common import LocalDatetime, ReadModel, WriteModel
+from api.schemas.common import Day, Instant, InstantOrDay, LocalDatetime, ReadModel, WriteModel
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-DeadlineValue = AwareDatetime | date
+DeadlineValue = InstantOrDay
 
 
 class GovernancePlan(WriteModel):
@@ -22,7 +21,7 @@ class GovernancePlan(WriteModel):
     responsible: str | None = Field(
         default=None, max_length=2000, description="负责治理的机构和人员"
     )
-    time_limit: date | None = Field(default=None, description="治理的时限")
+    time_limit: Day | None = Field(default=None, description="治理的时限")
     safety_measures: str | None = Field(
         default=None, max_length=4000, description="安全措施和应急预案"
     )
@@ -49,7 +48,7 @@ class InspectionCreate(WriteModel):
         "routine", "holiday", "campaign", "joint", "spot_check", "enforcement", "re_inspection"
     ]
     campaign_id: uuid.UUID | None = None
-    inspected_at: AwareDatetime
+    inspected_at: Instant
     inspectors: Annotated[list[ShortText], Field(min_length=1, max_length=20)]
     departments: Annotated[list[ShortText], Field(max_length=20)] = Field(
         default_factory=list, description="participating departments of a joint inspection"
@@ -74,7 +73,7 @@ EventType = Literal[
 class HazardEventCreate(WriteModel):
     id: uuid.UUID
     type: EventType
-    at: AwareDatetime
+    at: Instant
     note: Annotated[str, Field(max_length=4000)] | None = None
     photo_ids: Annotated[list[uuid.UUID], Field(max_length=20)] = Field(default_factory=list)
     deadline: DeadlineValue | None = Field(default=None, description="the new deadline, for extend")

@@ -3,16 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from api.schemas.common import LocalDatetime, ReadModel, WriteModel
+from api.schemas.common import Instant, LocalDatetime, ReadModel, WriteModel
 from api.schemas.hazards import HazardCreate, HazardRead
 
 
 class SelfReportHazard(HazardCreate):
     """A hazard the unit found itself, with the time it found it (inside the quarter)."""
 
-    found_at: AwareDatetime = Field(description="when the unit found it; inside the quarter")
+    found_at: Instant = Field(description="when the unit found it; inside the quarter")
 
 
 class SelfReportFile(WriteModel):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import LocalDatetime, ReadModel, WriteModel
+from api.schemas.common import Day, LocalDatetime, ReadModel, WriteModel
 
 Status = Literal["operating", "suspended", "closed"]
 
@@ -28,10 +28,10 @@ class UnitCreate(WriteModel):
     key_supervision: bool = Field(description="重点监管")
     reporting_required: bool = Field(description="required to file quarterly self-reports")
     status: Status
-    operating_since: date | None = Field(
+    operating_since: Day | None = Field(
         default=None, description="start of the roster interval; unknown: before records began"
     )
-    status_since: date | None = Field(
+    status_since: Day | None = Field(
         default=None, description="date the status took effect (closing date when closed)"
     )
 
@@ -45,10 +45,10 @@ class UnitUpdate(WriteModel):
     key_supervision: bool | None = None
     reporting_required: bool | None = None
     status: Status | None = None
-    status_since: date | None = Field(
+    status_since: Day | None = Field(
         default=None, description="required with a change of status: the date it took effect"
     )
-    operating_since: date | None = None
+    operating_since: Day | None = None
 
 
 class UnitRead(ReadModel):
