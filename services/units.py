@@ -14,6 +14,7 @@ from services import credit_code as credit_codes
 from services.actors import Actor
 from services.errors import Conflict, Invalid, NotFound
 from services.idempotency import check_replay, content_hash
+from services.metrics.compute import first_month
 from services.models import Unit, UnitStatusChange
 from services.periods import add_months, local_month
 from services.reference import resolve_kind
@@ -48,15 +49,25 @@ def _current_month() -> date:
     return local_month(datetime.now(get_settings().tz), get_settings().tz)
 
 
-def months_from(first: date | None) -> list[date]:
+def months_from(first: date) -> list[date]:
     """First days of every local month from `first`'s month up to the current one."""
     end = _current_month()
-    month = date(first.year, first.month, 1) if first else end
+    month = date(first.year, first.month, 1)
     out = []
     while month <= end:
         out.append(month)
         month = add_months(month, 1)
     return out or [end]
+
+
+def _live_start(session: Session) -> date:
+    """The first month the live figures cover (the figures' own rule), looked up once per
+    transaction: an import marks thousands of units."""
+    transaction = session.get_transaction()
+    cached = session.info.get("live_start")
+    if cached is None or cached[0] is not transaction:
+        cached = session.info["live_start"] = (transaction, first_month(session, _current_month()))
+    return cached[1]
 
 
 def mark_roster(
@@ -67,9 +78,13 @@ def mark_roster(
 ) -> None:
     """The roster of every month from `since` on changed for these regions: recompute them.
 
+    `since` None: from the first month of the live figures, as a unit with no opening date
+    is on every roster (until session 14 this marked the current month alone, and earlier
+    quarters kept the old roster until the nightly full recompute).
     With `buckets`, the marks are collected there for the caller to write once (an import).
     """
-    touched = {(r, m) for r in region_codes for m in months_from(since)}
+    first = since if since is not None else _live_start(session)
+    touched = {(r, m) for r in region_codes for m in months_from(first)}
     if buckets is not None:
         buckets.update(touched)
     else:
@@ -272,7 +287,7 @@ def update_unit(
     session.flush()
     audit.record(session, actor, entity="unit", entity_id=unit.id, action="update", changes=diff)
     if any(f in diff for f in ROSTER_FIELDS):
-        since = min(affected) if affected else None
+        since = min(affected) if affected else unit.operating_since  # reporting_required
         if "region_code" in diff:
             since = unit.operating_since  # the unit moved: every month it was on a roster
         mark_roster(session, {old_region, unit.region_code}, since, buckets)
