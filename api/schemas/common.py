@@ -68,10 +68,17 @@ _AS_INSTANT = TypeAdapter(Instant)
 def _instant_or_day(value: Any) -> datetime | date:
     """A date when it is one (YYYY-MM-DD), else a time: one type, so an error names the
     field alone, not each member of a union it was tried against."""
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if isinstance(value, str):
+        if len(value) == 10 and _DAY.match(value):
+            return _in_years(date.fromisoformat(value))
+        try:  # the common case, parsed in C; anything else gets pydantic's parsing and message
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return _in_years(parsed)
+    elif isinstance(value, date) and not isinstance(value, datetime):
         return _in_years(value)
-    if isinstance(value, str) and _DAY.match(value):
-        return _in_years(date.fromisoformat(value))
     try:
         return _AS_INSTANT.validate_python(value)
     except ValidationError as exc:
