@@ -27,7 +27,8 @@ from services.errors import Invalid
 from services.metrics import definitions as d
 from services.metrics import read
 from services.models.metrics import CELL_COUNTS
-from services.periods import Period, parse_period
+from services.office import printable
+from services.periods import YEARS, YEARS_RULE, Period, parse_period
 from services.regions import prefix_of
 from services.settings import get_settings
 
@@ -70,6 +71,8 @@ def parse_summary_period(value: str, field_: Any = ("query", "period")) -> Perio
     match = _HALF.match(value or "")
     if match:
         year, half = int(match.group(1)), int(match.group(2))
+        if year not in YEARS:
+            raise Invalid(list(field_), YEARS_RULE)
         return HalfYear("half", date(year, 1 if half == 1 else 7, 1), 6)
     try:
         period = parse_period(value, list(field_))  # type: ignore[arg-type]
@@ -622,13 +625,13 @@ def to_docx(doc: list[Block]) -> bytes:
         if kind == "h1":
             para = document.add_paragraph()
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            run = para.add_run(block[1])
+            run = para.add_run(printable(block[1]))
             run.bold = True
             run.font.size = Pt(20)
             _east_asian(run, "宋体")
         elif kind == "h2":
             para = document.add_paragraph()
-            run = para.add_run(block[1])
+            run = para.add_run(printable(block[1]))
             run.bold = True
             run.font.size = Pt(15)
             _east_asian(run, "黑体")
@@ -636,7 +639,7 @@ def to_docx(doc: list[Block]) -> bytes:
             para = document.add_paragraph()
             if kind == "p":
                 para.paragraph_format.first_line_indent = Pt(28)
-            run = para.add_run(block[1])
+            run = para.add_run(printable(block[1]))
             run.font.size = Pt(12 if kind == "p" else 10)
             _east_asian(run, "仿宋")
         elif kind == "table":
@@ -647,7 +650,7 @@ def to_docx(doc: list[Block]) -> bytes:
                 for c, value in enumerate(values):
                     cell = table.cell(r, c)
                     cell.text = ""
-                    run = cell.paragraphs[0].add_run(str(value))
+                    run = cell.paragraphs[0].add_run(printable(str(value)))
                     run.font.size = Pt(9)
                     run.bold = r == 0
                     _east_asian(run, "宋体")

@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from services.office import printable
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (heading, how to read it from an entry's metrics)
@@ -66,7 +68,7 @@ def to_xlsx(table: list[list[Any]], title: str) -> bytes:
     ws = wb.active
     ws.title = title[:31]
     for row in table:
-        ws.append(row)
+        ws.append([printable(value) for value in row])
     ws.freeze_panes = "C2"
     buf = io.BytesIO()
     wb.save(buf)

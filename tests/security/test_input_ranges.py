@@ -117,6 +117,8 @@ def test_an_extend_to_a_deadline_outside_the_years_is_422(client, world):
         ("/api/v1/self-reports?quarter=9999Q4", "quarter"),
         ("/api/v1/self-reports?quarter=0000Q1", "quarter"),
         ("/api/v1/hazards?found_from=0001-01-01T00:00:00%2B08:00", "found_from"),
+        ("/api/v1/reports/summary?period=0000H1", "period"),
+        ("/api/v1/reports/summary?period=9999H2", "period"),
     ],
 )
 def test_a_period_or_filter_outside_the_years_is_422_naming_it(client, world, path, field):
