@@ -243,23 +243,38 @@ def set_governance_plan(
     return hazard
 
 
+def _replayed_event(
+    session: Session, actor: Actor, event_id: uuid.UUID, digest: str
+) -> HazardEvent | None:
+    """The stored event of this id, if any: a retry must name the same hazard (visible to the
+    caller) and carry the same content."""
+    existing = session.scalar(select(HazardEvent).where(HazardEvent.id == event_id))
+    if existing is not None:
+        get_hazard(session, actor, existing.hazard_id)
+        check_replay("event", existing.request_hash, digest)
+    return existing
+
+
 def apply_event(
     session: Session, actor: Actor, *, hazard_id: uuid.UUID, data: dict[str, Any]
 ) -> tuple[HazardEvent, bool]:
     """Apply one lifecycle step; returns (event, created). Refused moves change nothing."""
     event_type = data["type"]
     digest = content_hash({**data, "hazard_id": hazard_id})
-    existing = session.get(HazardEvent, data["id"])
-    if existing is not None:
-        # A retry must name the same hazard (visible to the caller) and carry the same content.
-        get_hazard(session, actor, existing.hazard_id)
-        check_replay("event", existing.request_hash, digest)
-        return existing, False
+    replayed = _replayed_event(session, actor, data["id"], digest)
+    if replayed is not None:
+        return replayed, False
 
     transition = TRANSITIONS.get(event_type)
     if transition is None:
         raise Invalid(["body", "type"], f"must be one of {', '.join(TRANSITIONS)}")
     hazard = get_hazard(session, actor, hazard_id, lock=True)  # serialises events per hazard
+    # Looked for again under the lock: a retry that arrived while its original was still being
+    # written waited for that lock, and is a replay now, not a move from the new state (it was
+    # answered 409 "cannot start_rectification a hazard that is rectifying").
+    replayed = _replayed_event(session, actor, data["id"], digest)
+    if replayed is not None:
+        return replayed, False
     if actor.role not in transition.roles:
         raise Forbidden(f"role {actor.role} may not {event_type}")
     if hazard.status not in transition.sources:
