@@ -361,6 +361,8 @@ async def record_new_inspections(
                 new = check_inspection(caller.actor, data, known, loc=["body"])
             except DomainError:
                 pass  # the route refuses it the same way
+            except Exception:  # noqa: BLE001 - a fault in one post must not fail its batch
+                pass  # the route answers it, and a fault shows there, for this post alone
         checked.append(new)
     accepted = [new for new in checked if new is not None]
     if not accepted:

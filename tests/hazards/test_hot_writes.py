@@ -412,3 +412,36 @@ def _writes_and_posts() -> tuple[float, float]:
     count = REGISTRY.get_sample_value("hazardtrack_inspection_posts_per_write_count") or 0.0
     total = REGISTRY.get_sample_value("hazardtrack_inspection_posts_per_write_sum") or 0.0
     return count, total
+
+
+def test_a_fault_in_one_post_fails_that_post_alone_not_its_batch(app, monkeypatch):
+    """A post whose checks raise something unforeseen (not a refusal) is left to the route,
+    where it fails alone; before session 14 it failed every post of its batch with it, so one
+    phone's odd input lost other phones' inspections."""
+    from fastapi.testclient import TestClient
+
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    poison = inspection_body(unit, note="unforeseen")
+    check = inspections.check_inspection
+
+    def faulty(actor, data, known, *, loc):
+        if data.get("note") == "unforeseen":
+            raise RuntimeError("a fault in the checks")
+        return check(actor, data, known, loc=loc)
+
+    monkeypatch.setattr(inspections, "check_inspection", faulty)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = login_as(client, "inspector", TOWN_A)
+        warm = inspection_body(unit)  # the token becomes known to this process
+        assert client.post("/api/v1/inspections", json=warm, headers=headers).status_code == 201
+        held = HeldWrite(monkeypatch)
+        others = [inspection_body(unit, hazards=[hazard_body()]) for _ in range(3)]
+        posts = [(inspection_body(unit), headers), (poison, headers)]
+        posts += [(body, headers) for body in others]
+        answers = held.post_all(client, posts)
+    assert held.sizes == [1, 4]
+    assert [a.status_code for a in answers] == [201, 500, 201, 201, 201]
+    assert stored(poison["id"])[0] == 0
+    for body in others:
+        assert stored(body["id"])[:2] == (1, 1)
