@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from services import audit, outbox
+from services import audit, auth, outbox
 from services import credit_code as credit_codes
 from services.actors import Actor
 from services.errors import Conflict, Invalid, NotFound
 from services.idempotency import check_replay, content_hash
 from services.metrics.compute import first_month
-from services.models import Unit, UnitStatusChange
+from services.models import Unit, UnitStatusChange, User
 from services.periods import add_months, local_month
 from services.reference import resolve_kind
 from services.regions import check_code, contains, get_region, in_subtree, require_region
@@ -286,12 +286,27 @@ def update_unit(
     unit.updated_at = func.now()
     session.flush()
     audit.record(session, actor, entity="unit", entity_id=unit.id, action="update", changes=diff)
+    if "region_code" in diff:
+        _move_unit_users(session, actor, unit)
     if any(f in diff for f in ROSTER_FIELDS):
         since = min(affected) if affected else unit.operating_since  # reporting_required
         if "region_code" in diff:
             since = unit.operating_since  # the unit moved: every month it was on a roster
         mark_roster(session, {old_region, unit.region_code}, since, buckets)
     return unit
+
+
+def _move_unit_users(session: Session, actor: Actor, unit: Unit) -> None:
+    """A unit user's region is its unit's: it moves with the unit, and the user's sessions end,
+    since a token's caller carries the old region. Before session 14 a unit moved by an
+    import left its users in the old village, unable to see their unit or file its reports."""
+    for user in session.scalars(select(User).where(User.unit_id == unit.id)):
+        changes = {"region_code": [user.region_code, unit.region_code]}
+        user.region_code = unit.region_code
+        auth.revoke_sessions(session, user)
+        audit.record(
+            session, actor, entity="user", entity_id=user.id, action="update", changes=changes
+        )
 
 
 def list_units_stmt(

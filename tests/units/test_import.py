@@ -18,6 +18,8 @@ from tests.builders import (
     login_as,
     make_region_tree,
     make_unit,
+    make_user,
+    token,
 )
 from tests.units.codes import code, wrong_check
 
@@ -206,3 +208,36 @@ def test_too_many_rows_is_422(client, monkeypatch):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "file"]
     assert "more than 3 rows" in r.json()["detail"][0]["msg"]
     assert client.get("/api/v1/units", headers=town).json()["items"] == []
+
+
+def test_a_unit_moved_by_an_import_takes_its_unit_users_with_it(client, session):
+    """A unit user's region is its unit's. Before session 14 an import that moved the unit to
+    another village left its user in the old one: the unit could no longer see itself or file
+    its own reports (404), and only staff could file for it."""
+    make_region_tree()
+    town = login_as(client, "township", TOWN_A)
+    unit = make_unit(VILLAGE_A1, name="甲厂", credit_code=code(8), kind="shop")
+    make_user("jia-factory", "unit", VILLAGE_A1, unit_id=unit)
+    before = token(client, "jia-factory")
+    assert client.get(f"/api/v1/units/{unit}", headers=before).status_code == 200
+
+    head = ["单位名称", "统一社会信用代码", "所属区划代码", "场所类型", "重点监管", "需报季报"]
+    content = csv_bytes([["甲厂", code(8), VILLAGE_A2, "企业", "否", "是"]], head=head)
+    report = upload(client, town, content).json()
+    assert (report["updated"], report["rejected"]) == (1, 0), report
+
+    # The old token carries the old region: it is ended, and a new sign-in has the new one.
+    assert client.get(f"/api/v1/units/{unit}", headers=before).status_code == 401
+    after = token(client, "jia-factory")
+    assert client.get("/api/v1/users/me", headers=after).json()["region_code"] == VILLAGE_A2
+    assert client.get(f"/api/v1/units/{unit}", headers=after).status_code == 200
+    r = client.put(
+        f"/api/v1/units/{unit}/self-reports/2026Q3",
+        json={"zero_hazard": True, "hazards": []},
+        headers=after,
+    )
+    assert r.status_code in (200, 201), r.text
+    entry = session.scalar(
+        select(AuditEntry).where(AuditEntry.entity == "user", AuditEntry.action == "update")
+    )
+    assert entry.changes == {"region_code": [VILLAGE_A1, VILLAGE_A2]}
