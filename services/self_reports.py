@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from services import audit, outbox
@@ -38,10 +38,15 @@ def report_deadline(period: Period) -> datetime:
 
 
 def on_roster(period: Period) -> Any:
-    """Units operating at some time of the quarter (closed ones only if closed within it)."""
+    """Units operating at some time of the quarter (closed ones only if closed within it, and
+    reopened ones unless closed all through it): the figures' rule, definitions.on_roster."""
     return and_(
         or_(Unit.operating_since.is_(None), Unit.operating_since <= period.last_day),
         or_(Unit.closed_on.is_(None), Unit.closed_on > period.first_day),
+        or_(
+            Unit.closed_gaps.is_(None),
+            not_(Unit.closed_gaps.contains(func.daterange(period.first_day, period.end_month))),
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import MultiRange, Range
 from sqlalchemy.orm import Session
 
 from services import audit, auth, outbox
@@ -274,6 +275,10 @@ def update_unit(
         assert status_since is not None
         unit.status_since = status_since
         unit.closed_on = status_since if unit.status == "closed" else None
+        if old_closed is not None and unit.closed_on is None and status_since > old_closed:
+            # Reopened: the span it was closed stays off the roster of the quarters it covers.
+            gap = Range(old_closed, status_since, bounds="[)")
+            unit.closed_gaps = MultiRange([*(unit.closed_gaps or []), gap])
         diff["status_since"] = [old_since, status_since]
         session.add(
             UnitStatusChange(

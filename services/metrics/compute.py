@@ -173,7 +173,8 @@ def _covered_by_month_sql(inspections: str) -> str:
     )
     return f"""
     um AS (
-        SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, im.month, im.prev
+        SELECT ro.region_code, ro.always, ro.operating_since, ro.closed_on, ro.closed_gaps,
+               im.month, im.prev
         FROM ro CROSS JOIN LATERAL (
             SELECT d.month, lag(d.month) OVER (ORDER BY d.month) AS prev
             FROM (
@@ -315,7 +316,7 @@ def cells_sql(
     ro AS MATERIALIZED (
         SELECT ro0.*,
                -- on the roster in every target period (most units): counted once per region
-               {d.on_roster(SPAN["max_first"], SPAN["min_end"], "ro0")} AS always
+               {d.on_roster_throughout(SPAN["max_first"], SPAN["min_end"], "ro0")} AS always
         FROM ({rel["ro"]}) ro0
         WHERE {_of_leaves("ro0.region_code", grid)}
     ),

@@ -62,13 +62,15 @@ INSPECTIONS_AS_OF = (
 )
 
 ROSTER_LIVE = """
-    SELECT u.id AS unit_id, u.region_code, u.reporting_required, u.operating_since, u.closed_on
+    SELECT u.id AS unit_id, u.region_code, u.reporting_required, u.operating_since, u.closed_on,
+           u.closed_gaps
     FROM units u
 """
 
 ROSTER_FROZEN = """
     SELECT fr.unit_id, fr.region_code, fr.reporting_required,
-           CAST(NULL AS date) AS operating_since, CAST(NULL AS date) AS closed_on
+           CAST(NULL AS date) AS operating_since, CAST(NULL AS date) AS closed_on,
+           CAST(NULL AS datemultirange) AS closed_gaps
     FROM frozen_roster fr
     WHERE fr.quarter = :quarter
 """
@@ -129,12 +131,27 @@ def inspected_in(first: str, end: str, i: str = "i") -> str:
     return f"{i}.inspected_month >= {first} AND {i}.inspected_month < {end}"
 
 
-def on_roster(first: str, end: str, ro: str = "ro") -> str:
-    """Not closed at any time of the period: [operating_since, closed_on) meets it."""
+def _interval_meets(first: str, end: str, ro: str) -> str:
     return (
         f"({ro}.operating_since IS NULL OR {ro}.operating_since < {end}) "
         f"AND ({ro}.closed_on IS NULL OR {ro}.closed_on > {first})"
     )
+
+
+def on_roster(first: str, end: str, ro: str = "ro") -> str:
+    """Open at some time of the period [first, end): [operating_since, closed_on) meets it, and
+    it does not lie wholly in a span the unit spent closed before it reopened."""
+    return (
+        f"{_interval_meets(first, end, ro)} "
+        f"AND ({ro}.closed_gaps IS NULL OR NOT {ro}.closed_gaps @> daterange({first}, {end}))"
+    )
+
+
+def on_roster_throughout(latest_first: str, earliest_end: str, ro: str = "ro") -> str:
+    """On the roster of every period of a set, given its latest start and earliest end: the
+    interval meets [latest_first, earliest_end), and the unit was never reopened (no span of
+    closure can take it off one of them)."""
+    return f"{ro}.closed_gaps IS NULL AND {_interval_meets(latest_first, earliest_end, ro)}"
 
 
 def reporting_quarters(t: str, source: str | None = None) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
+from sqlalchemy.dialects.postgresql import DATEMULTIRANGE, MultiRange
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, RegionCode
@@ -39,9 +40,12 @@ class Unit(Base):
     reporting_required: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default="operating")
     status_since: Mapped[date | None] = mapped_column(Date)
-    # The roster interval: on a quarter's roster when [operating_since, closed_on) meets it.
+    # The roster interval: on a quarter's roster when [operating_since, closed_on) meets it,
+    # except where the quarter lies wholly in one of `closed_gaps`, the spans between a closing
+    # and a reopening (NULL: never reopened, as almost every unit).
     operating_since: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_gaps: Mapped[MultiRange[date] | None] = mapped_column(DATEMULTIRANGE)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     request_hash: Mapped[str | None] = mapped_column(String(64))

@@ -28,6 +28,7 @@ class RUnit:
     required: bool
     operating_since: date | None
     closed_on: date | None
+    closed_gap: tuple[date, date] | None = None  # [closed, reopened)
 
 
 @dataclass
@@ -120,6 +121,8 @@ def on_roster(u: RUnit, first: date, end: date) -> bool:
         return False
     if u.closed_on is not None and u.closed_on <= first:
         return False
+    if u.closed_gap is not None and u.closed_gap[0] <= first and end <= u.closed_gap[1]:
+        return False  # closed all through the period, reopened after it
     return True
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import MultiRange, Range
 
 from services.actors import SYSTEM
 from services.db import get_engine, unit_of_work
@@ -69,12 +70,21 @@ ALLOWED = {
     "void": {"reported", "rectifying", "rectified", "closed"},
 }
 
+# Spans a unit was closed before it reopened (units.closed_gaps): all of 2025Q3, a span inside
+# two quarters, and one covering Q3 and parts of Q2 and Q4.
+GAPS = [
+    None,
+    (date(2025, 7, 1), date(2025, 10, 1)),
+    (date(2025, 8, 15), date(2025, 11, 10)),
+    (date(2025, 6, 1), date(2025, 12, 1)),
+]
 units_st = st.lists(
     st.tuples(
         st.sampled_from(LEAVES),
         st.booleans(),
         st.sampled_from(DAYS),
         st.sampled_from(DAYS),
+        st.sampled_from(GAPS),
     ),
     min_size=1,
     max_size=5,
@@ -128,9 +138,11 @@ def _build(h: dict):
     units: list[ref.RUnit] = []
     hazards, inspections, reports = [], [], []
     with unit_of_work() as s:
-        for region, required, since, closed in h["units"]:
+        for region, required, since, closed, gap in h["units"]:
             if since and closed and closed <= since:
                 closed = None
+            if gap and ((since and gap[0] <= since) or (closed and gap[1] > closed)):
+                gap = None  # a span of closure lies inside the unit's interval
             uid = uuid.uuid4()
             s.add(
                 Unit(
@@ -142,9 +154,10 @@ def _build(h: dict):
                     status="closed" if closed else "operating",
                     operating_since=since,
                     closed_on=closed,
+                    closed_gaps=MultiRange([Range(*gap, bounds="[)")]) if gap else None,
                 )
             )
-            units.append(ref.RUnit(uid, region, required, since, closed))
+            units.append(ref.RUnit(uid, region, required, since, closed, gap))
         s.flush()
         for ui, at, delay, elsewhere in h["inspections"]:
             u = units[ui % len(units)]
