@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import FastAPI
@@ -83,6 +84,36 @@ class BodyLimitMiddleware:
         await self.app(scope, receive, send)
 
 
+class QueryTextMiddleware:
+    """A NUL character in a query parameter is 422 naming the parameter.
+
+    PostgreSQL's text cannot hold one, so it failed in the database and the generic handler
+    answered 422 with no field named (`GET /hazards?category=%00`). Request bodies are checked
+    by their schemas (api/schemas/common.WriteModel). A bytes search keeps the cost off the
+    requests that have none.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and b"%00" in scope["query_string"]:
+            pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            names = [name for name, value in pairs if "\x00" in value or "\x00" in name]
+            if names:
+                detail = [
+                    {
+                        "loc": ["query", name],
+                        "msg": "contains a NUL character",
+                        "type": "value_error",
+                    }
+                    for name in dict.fromkeys(names)
+                ]
+                await JSONResponse({"detail": detail}, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 GC_YOUNG_THRESHOLD = 20_000  # allocations between young-generation collections (default 700)
 
 
@@ -130,6 +161,7 @@ def create_app() -> FastAPI:
 
     app.add_middleware(HotReadsMiddleware, routes=_routes_by_path(metrics.router))
     app.add_middleware(HotWritesMiddleware, route=_route(inspections.router, "POST", PATH))
+    app.add_middleware(QueryTextMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body=get_settings().body_max_bytes)
 
     for router in ROUTERS:

@@ -189,3 +189,17 @@ def test_a_workbook_with_broken_xml_is_422_naming_the_file(client, world, part):
     _names(r, "body", "file")
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Unit)) == 1  # only world's
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/hazards?category=%00", "category"),
+        ("/api/v1/inspections?kind=a%00b&limit=5", "kind"),
+        ("/api/v1/metrics?period=2026Q3&region=%00", "region"),
+    ],
+)
+def test_a_nul_in_a_query_parameter_is_422_naming_it(client, world, path, name):
+    r = client.get(path, headers=world["headers"])
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["query", name]
