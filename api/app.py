@@ -52,7 +52,11 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class BodyLimitMiddleware:
-    """Refuse oversized bodies before reading them; photos have their own, smaller limit.
+    """Refuse oversized bodies: before reading them when their length is stated, and as soon as
+    the limit is passed when it is not (chunked); photos have their own, smaller limit.
+
+    A chunked body used to pass unchecked: FastAPI reads a body before it checks the token, so
+    anyone could make the API hold any amount in memory or on disk.
 
     Pure ASGI: Starlette's BaseHTTPMiddleware costs a task group and a streamed response per
     request, a sixth of a cheap request's time (BENCHMARKS.md, figure 4).
@@ -61,27 +65,53 @@ class BodyLimitMiddleware:
     def __init__(self, app: Any, max_body: int) -> None:
         self.app, self.max_body = app, max_body
 
+    def _too_large(self) -> JSONResponse:
+        body = {
+            "loc": ["body"],
+            "msg": f"body larger than {self.max_body} bytes",
+            "type": "too_large",
+        }
+        return JSONResponse({"detail": [body]}, status_code=413)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if not value.isdigit() or int(value) > self.max_body:
-                        response = JSONResponse(
-                            {
-                                "detail": [
-                                    {
-                                        "loc": ["body"],
-                                        "msg": f"body larger than {self.max_body} bytes",
-                                        "type": "too_large",
-                                    }
-                                ]
-                            },
-                            status_code=413,
-                        )
-                        await response(scope, receive, send)
-                        return
-                    break
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_body:
+                    await self._too_large()(scope, receive, send)
+                    return
+                await self.app(scope, receive, send)  # the server holds it to its length
+                return
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Any, receive: Any, send: Any) -> None:
+        """A body of no stated length: counted as it arrives. Past the limit the client gets
+        413 and the application a disconnect, and whatever it answers then is dropped."""
+        received, refused, answering = 0, False, False
+
+        async def counting_receive() -> Any:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request" and not refused:
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    refused = True
+                    if not answering:  # else the application's answer is on its way already
+                        await self._too_large()(scope, receive, send)
+            if refused:
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Any) -> None:
+            nonlocal answering
+            if refused and not answering:
+                return
+            answering = True
+            await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
 
 
 class QueryTextMiddleware:
