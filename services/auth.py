@@ -250,11 +250,14 @@ def revoke_sessions(session: Session, user: User) -> None:
 
 # --- users ----------------------------------------------------------------------------------
 
-# Who may create whom: admins anyone; county and township users the roles below them.
+# Who may create, and so change, whom: admins anyone; county and township users the roles
+# below them (api.md). Until session 14 each could also create and change users of its own
+# role: a township official could reset a colleague's password and then act, and be audited,
+# as that colleague.
 _CREATABLE = {
     "admin": set(ROLES),
-    "county": {"county", "township", "inspector", "unit"},
-    "township": {"township", "inspector", "unit"},
+    "county": {"township", "inspector", "unit"},
+    "township": {"inspector", "unit"},
 }
 
 

@@ -121,3 +121,32 @@ def test_a_known_token_is_refused_on_the_next_write_once_revoked(client):
     for _ in range(2):
         r = client.post("/api/v1/inspections", json=inspection_body(unit), headers=county)
         assert r.status_code == 403, r.text
+
+
+def test_county_and_township_users_manage_only_the_roles_below_them(client):
+    """api.md: they create users below them. Until session 14 a township official could
+    create township users and reset a colleague's password, then act (and be audited) as that
+    colleague; a county user could deactivate other county users."""
+    make_region_tree()
+    county = login_as(client, "county", COUNTY)
+    town_a = login_as(client, "township", TOWN_A)
+    peer_town = make_user("peer-town", "township", TOWN_A)
+    peer_county = make_user("peer-county", "county", COUNTY)
+    inspector = make_user("an-inspector", "inspector", TOWN_A)
+    new = {"username": "t2", "password": "long-enough-1", "role": "township"}
+    r = client.post("/api/v1/users", json={**new, "region_code": TOWN_A}, headers=town_a)
+    assert r.status_code == 403, r.text
+    r = client.post(
+        "/api/v1/users",
+        json={**new, "username": "c2", "role": "county", "region_code": COUNTY},
+        headers=county,
+    )
+    assert r.status_code == 403, r.text
+    reset = {"password": "taken-over-1"}
+    assert client.patch(f"/api/v1/users/{peer_town}", json=reset, headers=town_a).status_code == 403
+    r = client.patch(f"/api/v1/users/{peer_county}", json={"active": False}, headers=county)
+    assert r.status_code == 403
+    # Below them, as before: the county a township user, the township an inspector.
+    r = client.post("/api/v1/users", json={**new, "region_code": TOWN_A}, headers=county)
+    assert r.status_code == 201, r.text
+    assert client.patch(f"/api/v1/users/{inspector}", json=reset, headers=town_a).status_code == 200
