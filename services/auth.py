@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from services import audit
@@ -186,8 +186,32 @@ def check_caller(session: Session, caller: Caller) -> None:
         raise Unauthorized("invalid or revoked token")
 
 
+LOCK_LOGIN = 7403  # pg_advisory_xact_lock(int, int) namespace: one lock per username
+USERNAME_MAX = User.__table__.c.username.type.length  # 100
+
+
+def _check_login_input(username: str, password: str) -> None:
+    # What no user can have, refused naming the field: the database refused it (a name over
+    # 100 characters, a NUL) with an error that named none, and the attempt went uncounted.
+    if len(username) > USERNAME_MAX:
+        raise Invalid(["body", "username"], f"at most {USERNAME_MAX} characters")
+    for field, value in (("username", username), ("password", password)):
+        if "\x00" in value:
+            raise Invalid(["body", field], "contains a NUL character")
+
+
 def login(session: Session, *, username: str, password: str, address: str | None) -> dict:
-    """Check a password; failed attempts are limited per username and per address."""
+    """Check a password; failed attempts are limited per username and per address.
+
+    Attempts for one username are taken one at a time (an advisory lock until the commit that
+    records a failure): checked side by side, 25 guesses all saw fewer than the 5 allowed
+    failures and 8 were tried (found in review, session 14).
+    """
+    _check_login_input(username, password)
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, hashtext(:name))"),
+        {"ns": LOCK_LOGIN, "name": username},
+    )
     settings = get_settings()
     since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
     failures = session.scalar(

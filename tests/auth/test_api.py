@@ -150,3 +150,49 @@ def test_county_and_township_users_manage_only_the_roles_below_them(client):
     r = client.post("/api/v1/users", json={**new, "region_code": TOWN_A}, headers=county)
     assert r.status_code == 201, r.text
     assert client.patch(f"/api/v1/users/{inspector}", json=reset, headers=town_a).status_code == 200
+
+
+def test_wrong_passwords_sent_side_by_side_are_limited_as_one_after_another(client):
+    """Checked side by side, 25 guesses all saw fewer than the allowed failures and 8 were
+    tried against a limit of 5 (found in review, session 14)."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from services.db import unit_of_work
+    from services.models import LoginFailure
+    from services.settings import get_settings
+
+    make_region_tree()
+    make_user("victim", "inspector", TOWN_A)
+    statuses: list[int] = []
+    start = threading.Barrier(12)
+
+    def guess(i: int) -> None:
+        start.wait()
+        r = client.post("/api/v1/auth/token", data={"username": "victim", "password": f"guess-{i}"})
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    limit = get_settings().login_max_failures
+    assert sorted(statuses) == [401] * limit + [429] * (12 - limit), statuses
+    with unit_of_work() as session:
+        recorded = session.scalar(
+            select(func.count()).select_from(LoginFailure).where(LoginFailure.username == "victim")
+        )
+    assert recorded == limit
+
+
+def test_a_login_no_user_can_have_is_422_naming_the_field(client):
+    for data, field in (
+        ({"username": "x" * 101, "password": "whatever-1"}, "username"),
+        ({"username": "a\x00b", "password": "whatever-1"}, "username"),
+        ({"username": "someone", "password": "what\x00ever"}, "password"),
+    ):
+        r = client.post("/api/v1/auth/token", data=data)
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"][0]["loc"] == ["body", field]
