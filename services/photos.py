@@ -38,6 +38,8 @@ class PhotoStorage(Protocol):
 
     def get(self, key: str) -> bytes: ...
 
+    def exists(self, key: str) -> bool: ...
+
 
 class LocalPhotoStorage:
     def __init__(self, root: Path) -> None:
@@ -58,6 +60,9 @@ class LocalPhotoStorage:
 
     def get(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
 
 
 def default_storage() -> PhotoStorage:
@@ -82,13 +87,16 @@ def store_photo(
         raise Invalid(["body", "file"], "is empty")
     digest = hashlib.sha256(data).hexdigest()
     existing = session.get(Photo, photo_id)
+    storage = storage or default_storage()
     if existing is not None:
         if existing.hazard_id != hazard.id or existing.sha256 != digest:
             raise Conflict("photo with this id already exists with different content")
+        if not storage.exists(existing.storage_key):  # its file was lost: the retry restores it
+            storage.put(existing.storage_key, data)
         return existing, False
     content_type, ext = sniff(data)
     key = f"{hazard.id}/{photo_id}.{ext}"  # never a client-supplied name
-    (storage or default_storage()).put(key, data)
+    storage.put(key, data)
     photo = Photo(
         id=photo_id,
         hazard_id=hazard.id,
@@ -114,4 +122,9 @@ def get_photo(
 
 
 def read_photo(photo: Photo, storage: PhotoStorage | None = None) -> bytes:
-    return (storage or default_storage()).get(photo.storage_key)
+    """The photo's bytes; NotFound when its record is there but its file is not (a volume lost
+    or not shared between API instances): a 500 before. Uploading it again restores it."""
+    try:
+        return (storage or default_storage()).get(photo.storage_key)
+    except FileNotFoundError:
+        raise NotFound("photo file", photo.id) from None

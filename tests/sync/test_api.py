@@ -159,3 +159,28 @@ def test_photo_too_large(client, world, monkeypatch):
         headers=world["inspector"],
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "file"]
+
+
+def test_a_photo_whose_file_is_lost_is_404_and_its_upload_again_restores_it(client, world):
+    """Its record is in the database, its file on the API instance's disk: with the disk lost,
+    or not shared between instances, the download was a 500 (found in review, session 14)."""
+    from services.photos import default_storage
+
+    hid = _hazard(client, world)
+    pid = str(uuid.uuid4())
+    url = f"/api/v1/hazards/{hid}/photos"
+    files = {"file": ("a.png", PNG, "image/png")}
+    assert (
+        client.post(url, data={"id": pid}, files=files, headers=world["inspector"]).status_code
+        == 201
+    )
+    storage = default_storage()
+    key = f"{hid}/{pid}.png"
+    storage._path(key).unlink()
+    r = client.get(f"{url}/{pid}", headers=world["inspector"])
+    assert r.status_code == 404 and "photo file" in r.text
+    # The phone's retry of the same upload is a replay that puts the file back.
+    r = client.post(url, data={"id": pid}, files=files, headers=world["inspector"])
+    assert r.status_code == 200
+    got = client.get(f"{url}/{pid}", headers=world["inspector"])
+    assert got.status_code == 200 and got.content == PNG
