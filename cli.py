@@ -54,6 +54,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
+        forwarded_allow_ips=_settings().forwarded_allow_ips,
         access_log=False,  # api.observability logs each request as JSON with its id
         log_level=args.log_level,
     )

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = 65536
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    # The proxies whose X-Forwarded-For the API believes (uvicorn's forwarded_allow_ips): the
+    # login limit per address counts the client behind them, not the proxy, which all clients
+    # of an ingress share (20 failures from anyone refused everyone's logins for the window).
+    forwarded_allow_ips: str = "127.0.0.1"
     # How long the API waits before the debounced recompute runs; writes within it share one task.
     recompute_debounce_seconds: float = 0.3
     # PostgreSQL work_mem for the figures' statements (per transaction): a county's grouping

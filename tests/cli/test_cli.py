@@ -110,3 +110,20 @@ def test_recompute_writes_the_cells_then_only_what_changed():
     again = hazardtrack("recompute")
     assert again.returncode == 0, again.stderr
     assert f"done: {cells} cells (0 changed)" in again.stdout, again.stdout
+
+
+def test_the_api_believes_forwarded_addresses_only_from_the_configured_proxies(monkeypatch):
+    """The login limit per address counts the client behind a proxy only when the proxy is
+    trusted (HAZARDTRACK_FORWARDED_ALLOW_IPS); behind an ingress every client had its address."""
+    import uvicorn
+
+    from cli import cmd_api
+    from services.settings import get_settings
+
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr(get_settings(), "forwarded_allow_ips", "10.0.0.0/8")
+    args = build_parser().parse_args(["api", "--workers", "1"])
+    assert cmd_api(args) == 0
+    assert seen["proxy_headers"] is True
+    assert seen["forwarded_allow_ips"] == "10.0.0.0/8"
