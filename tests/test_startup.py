@@ -50,3 +50,45 @@ def test_the_api_loads_the_celery_producer_before_serving_even_with_the_broker_d
     # the process served (BENCHMARKS.md, figure 3: a fresh API process's first write).
     assert report["worker_app"] is True
     assert report["later"] == []
+
+
+_READY_PROBE = """
+import json
+from fastapi.testclient import TestClient
+from api.app import create_app
+
+with TestClient(create_app()) as client:
+    r = client.get("/readyz")
+print(json.dumps({"status": r.status_code, "body": r.json()}))
+"""
+
+
+def test_a_broker_outage_does_not_take_the_api_out_of_service(database):
+    """Readiness is the database's: with Redis down every replica went NotReady at once, and
+    the writes that keep their marks in PostgreSQL through the outage had nowhere to go."""
+    env = {**os.environ, "HAZARDTRACK_DATABASE_URL": database}
+    env["HAZARDTRACK_BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    done = subprocess.run(
+        [sys.executable, "-c", _READY_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {
+        "status": 200,
+        "body": {"status": "ok", "database": "ok", "broker": "unavailable"},
+    }
+    # With the database away it is not ready.
+    env["HAZARDTRACK_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/nowhere"
+    done = subprocess.run(
+        [sys.executable, "-c", _READY_PROBE.replace("with TestClient(create_app()) as client:",
+                                                    "client = TestClient(create_app())\nif 1:")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["status"] == 503 and report["body"]["database"].startswith("unavailable")
