@@ -56,7 +56,9 @@ def recompute_marked() -> int:
 
 @celery_app.task(name="worker.tasks.catch_up", soft_time_limit=120, time_limit=180, **RETRY)
 def catch_up() -> int:
-    """Recompute any marks still waiting (e.g. written while the broker was down)."""
+    """Recompute any marks still waiting (e.g. written while the broker was down), send runs
+    that were asked for but never started, and send again the slices of a full recompute lost
+    with their worker."""
     n = _drain_marks()
     if n:
         log.info("catch-up recomputed %d buckets", n)
@@ -64,6 +66,14 @@ def catch_up() -> int:
     # are idempotent, so a run that was merely slow to start does no harm when sent twice).
     with unit_of_work() as session:
         stale = runs.stale_pending(session)
+        stalled = runs.stalled_recomputes(session)
+        for run in stalled:
+            runs.touch(session, run.id)
+    for run in stalled:  # slices lost with their worker (SIGKILL, a pod stopped mid-slice)
+        missing = runs.missing_slices(run)
+        log.warning("run %s: sending %d lost slices again", run.id, len(missing))
+        for township in missing:
+            recompute_slice.apply_async(args=[str(run.id), township, run.params["period_keys"]])
     for run in stale:
         if run.kind == "recompute":
             recompute_all.apply_async(
@@ -94,10 +104,14 @@ def recompute_all(
                     session, kind="recompute", params={"region": region, "period": period}
                 ).id
             )
-        runs.start(session, run_id, slices=len(slices), done=[])
+        keys = [p.key for p in periods]
+        # The slices and periods are kept with the run, so that a slice lost with its worker
+        # can be sent again (catch_up).
+        runs.start(
+            session, run_id, slices=len(slices), done=[], slice_keys=slices, period_keys=keys
+        )
         if not slices:
             runs.finish(session, run_id)
-    keys = [p.key for p in periods]
     for township in slices:
         recompute_slice.apply_async(args=[run_id, township, keys])
     return len(slices)

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import DateTime, func, select, text
 from sqlalchemy.orm import Session
 
 from services.actors import Actor
@@ -34,6 +34,54 @@ def stale_pending(session: Session, *, older_than_seconds: int = 60) -> list[Tas
             )
             .limit(100)
         )
+    )
+
+
+# A full recompute whose slices are missing and none of which finished for this long has lost
+# one with its worker (SIGKILL, a pod stopped mid-slice). Redis hands the message back only
+# after its visibility timeout, an hour; the catch-up sends the missing slices again sooner. A
+# slice takes seconds; one merely slow and sent twice waits for its township's lock and
+# computes the same cells again.
+STALLED_AFTER_SECONDS = 180
+
+
+def stalled_recomputes(
+    session: Session, *, quiet_seconds: int = STALLED_AFTER_SECONDS
+) -> list[TaskRun]:
+    """Full recomputes running with slices missing and no slice finished for `quiet_seconds`."""
+    last_progress = func.coalesce(
+        func.cast(TaskRun.params["progress_at"].astext, DateTime(timezone=True)),
+        TaskRun.started_at,
+    )
+    return [
+        run
+        for run in session.scalars(
+            select(TaskRun)
+            .where(
+                TaskRun.status == "running",
+                TaskRun.kind == "recompute",
+                TaskRun.params.has_key("slice_keys"),
+                last_progress < func.now() - timedelta(seconds=quiet_seconds),
+            )
+            .limit(100)
+        )
+        if missing_slices(run)
+    ]
+
+
+def missing_slices(run: TaskRun) -> list[str]:
+    done = set(run.params.get("done") or [])
+    return [key for key in run.params.get("slice_keys") or [] if key not in done]
+
+
+def touch(session: Session, run_id: uuid.UUID | str) -> None:
+    """Count now as progress: slices sent again get their own time before the next check."""
+    session.execute(
+        text(
+            "UPDATE task_runs SET params = params || jsonb_build_object('progress_at', now()) "
+            "WHERE id = :id"
+        ),
+        {"id": str(run_id)},
     )
 
 
@@ -74,7 +122,7 @@ def slice_done(session: Session, run_id: uuid.UUID | str, slice_key: str) -> Non
         text(
             """
             UPDATE task_runs r SET
-                params = r.params || jsonb_build_object('done', d.done),
+                params = r.params || jsonb_build_object('done', d.done, 'progress_at', now()),
                 status = CASE WHEN r.status = 'failed' THEN 'failed'
                               WHEN jsonb_array_length(d.done) >= (r.params->>'slices')::int
                               THEN 'succeeded' ELSE 'running' END,

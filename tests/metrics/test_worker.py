@@ -191,3 +191,48 @@ def test_broker_down_keeps_the_marks_and_catch_up_heals(client, worker, monkeypa
     )
     assert m["rectification_rate"]["value"] == 1.0
     assert marks() == 0
+
+
+def test_a_slice_lost_with_its_worker_is_sent_again_by_the_catch_up(client, worker):
+    """A worker SIGKILLed mid-slice (a pod stopped during the nightly run) left its slice to
+    Redis, which hands it back only after an hour; the run said "running" all that time
+    (found in review, session 14). The catch-up sends the slices of a run that made no progress
+    for a while again, from what the run keeps in PostgreSQL."""
+    from services.metrics import runs
+
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    with unit_of_work() as s:
+        add_hazard(s, unit, datetime(2025, 8, 1, 9, tzinfo=TZ))
+        s.execute(text("DELETE FROM metric_marks"))  # only the slice will count it
+        periods = [p.key for p in refresh.all_periods(s)]
+        slices = refresh.slices(s, None)
+        lost = TOWN_A[:9]  # a slice is a township's code prefix
+        assert lost in slices
+        run = runs.create_run(s, kind="recompute", params={"region": None, "period": None})
+        # As recompute_all leaves it: every slice sent; all but one finished, long ago.
+        runs.start(
+            s, run.id, slices=len(slices), done=[k for k in slices if k != lost],
+            slice_keys=slices, period_keys=periods,
+        )  # fmt: skip
+        s.execute(
+            text("UPDATE task_runs SET started_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": str(run.id)},
+        )
+    county = login_as(client, "county", COUNTY)
+    assert figures(client, county, "2025Q3")["hazards_found"]["count"] == 0
+
+    admin = login_as(client, "admin")  # a run over every region is an admin's to read
+
+    def status() -> str:
+        r = client.get(f"/api/v1/tasks/{run.id}", headers=admin)
+        assert r.status_code == 200, r.text
+        return r.json()["status"]
+
+    assert status() == "running"
+    celery_app.send_task("worker.tasks.catch_up")
+    wait_for(lambda: status() == "succeeded")
+    assert figures(client, county, "2025Q3")["hazards_found"]["count"] == 1
+    # A run that is progressing is left alone (its slices are not sent twice).
+    with unit_of_work() as s:
+        assert runs.stalled_recomputes(s) == []
