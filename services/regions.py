@@ -26,7 +26,7 @@ def _bounds() -> list[tuple[int, int]]:
 BOUNDS = _bounds()
 
 
-def check_code(code: str, field: str = "region_code") -> str:
+def check_code(code: str, field: str | list[str | int] = "region_code") -> str:
     if not isinstance(code, str) or not _CODE.match(code):
         raise Invalid(field, "must be a 12-digit statistical division code")
     if code[:2] == "00":
@@ -92,15 +92,17 @@ def require_region(session: Session, code: str, *, scope: str | None, field: str
 
 
 def put_region(session: Session, *, code: str, name: str) -> tuple[Region, bool]:
-    """Create or rename a region; its parent must exist already."""
-    check_code(code, "code")
+    """Create or rename a region; its parent must exist already. The code is the request's
+    path (`PUT /regions/{code}`), and errors name it there."""
+    field = ["path", "code"]
+    check_code(code, field)
     region = session.get(Region, code)
     if region is not None:
         region.name = name
         return region, False
     parent = parent_of(code)
     if parent is not None and session.get(Region, parent) is None:
-        raise Invalid("code", f"parent region {parent} does not exist yet")
+        raise Invalid(field, f"parent region {parent} does not exist yet")
     region = Region(code=code, name=name, parent_code=parent, level=level_of(code))
     session.add(region)
     session.flush()

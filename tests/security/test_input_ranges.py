@@ -203,3 +203,10 @@ def test_a_nul_in_a_query_parameter_is_422_naming_it(client, world, path, name):
     r = client.get(path, headers=world["headers"])
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["query", name]
+
+
+def test_a_region_put_under_a_missing_parent_names_the_path(client, world):
+    admin = login_as(client, "admin")
+    r = client.put("/api/v1/regions/440102001000", json={"name": "某镇"}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["path", "code"]
