@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, literal, select, true
+from sqlalchemy import ColumnElement, Select, literal, select, true
 from sqlalchemy.orm import Session
 
 from services.errors import Invalid, NotFound
@@ -109,10 +109,10 @@ def put_region(session: Session, *, code: str, name: str) -> tuple[Region, bool]
     return region, True
 
 
-def list_children(session: Session, parent: str | None, scope: str | None) -> list[Region]:
-    stmt = select(Region).where(in_subtree(Region.code, scope)).order_by(Region.code)
+def children_stmt(parent: str | None, scope: str | None) -> Select[tuple[Region]]:
+    """The children of `parent`; without one, the top regions (an admin) or the caller's whole
+    subtree. Unordered: the caller pages it by code."""
+    stmt = select(Region).where(in_subtree(Region.code, scope))
     if parent is None:
-        stmt = stmt.where(Region.parent_code.is_(None)) if scope is None else stmt
-    else:
-        stmt = stmt.where(Region.parent_code == parent)
-    return list(session.scalars(stmt))
+        return stmt.where(Region.parent_code.is_(None)) if scope is None else stmt
+    return stmt.where(Region.parent_code == parent)

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import AdminUser, AnyUser, Db
+from api.deps import AdminUser, AnyUser, Cursor, Db
 from api.schemas.common import Page
 from api.schemas.regions import RegionPut, RegionRead
 from services import regions
 from services.models import Region
+from services.pagination import MAX_LIMIT, paginate
 
 router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
 Code = Annotated[str, Path(pattern=r"^[0-9]{12}$", description="12-digit division code")]
@@ -31,8 +32,12 @@ def list_regions(
     db: Db,
     actor: AnyUser,
     parent: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
-) -> dict:
+    # Pages like every list; 500 by default, so a township's villages come in one.
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 500")] = 500,
+    cursor: Cursor = None,
+) -> Any:
+    """Children of `parent`; without it, the top regions (an admin) or the caller's subtree."""
     if parent is not None:
         regions.get_region(db, parent, scope=actor.scope)  # 404 outside the caller's subtree
-    items = regions.list_children(db, parent, actor.scope)
-    return {"items": items, "next_cursor": None}
+    stmt = regions.children_stmt(parent, actor.scope)
+    return paginate(db, stmt, [Region.code], limit=limit, cursor=cursor)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from services.db import unit_of_work
 from services.models import Hazard, Inspection, Unit
 from tests.builders import (
+    COUNTY,
     TOWN_A,
     VILLAGE_A1,
     event_body,
@@ -210,3 +211,18 @@ def test_a_region_put_under_a_missing_parent_names_the_path(client, world):
     r = client.put("/api/v1/regions/440102001000", json={"name": "某镇"}, headers=admin)
     assert r.status_code == 422, r.text
     assert r.json()["detail"][0]["loc"] == ["path", "code"]
+
+
+def test_the_region_list_pages_like_every_list(client, world):
+    county = login_as(client, "county", COUNTY)
+    assert client.get("/api/v1/regions?limit=501", headers=county).status_code == 422
+    first = client.get("/api/v1/regions?limit=2", headers=county).json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = client.get(
+        "/api/v1/regions", params={"limit": 500, "cursor": first["next_cursor"]}, headers=county
+    ).json()
+    everything = client.get("/api/v1/regions", headers=county).json()
+    assert everything["next_cursor"] is None
+    assert [r["code"] for r in first["items"] + rest["items"]] == [
+        r["code"] for r in everything["items"]
+    ]
