@@ -153,19 +153,38 @@ def check_freezable(quarter: Period, *, now: datetime | None = None) -> datetime
     return cutoff
 
 
+# The instant a freeze counts records received up to: just before the oldest transaction still
+# open in this database (its own aside), and never later than now. A record's received_at is
+# its writing transaction's start, so every record received by then is committed, and seen by
+# the freeze's statements, which come after; an upload still in flight is left out of the
+# frozen figures and, read later by the same rule, of their member lists. Until session 14 the
+# worker's clock was used, and an upload that began before it and committed after the freeze
+# was in a frozen member list but not in its figure (1 against 2, found in review).
+# pg_stat_activity shows another role's transactions only to pg_read_all_stats: the API and the
+# worker share one database role in every shipped deployment.
+FROZEN_AT_SQL = """
+    SELECT least(now(), min(a.xact_start) - interval '1 microsecond')
+    FROM pg_stat_activity a
+    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+      AND a.backend_type = 'client backend' AND a.xact_start IS NOT NULL
+"""
+
+
 def freeze_quarter(session: Session, *, period: Period | str, now: datetime | None = None) -> bool:
     """Freeze a quarter's figures as of its cut-off; False when it was frozen already.
 
     Idempotent: under an advisory lock, the frozen_quarters row is inserted with ON CONFLICT
     DO NOTHING, and the roster snapshot and frozen cells are written only by the insert that won.
+    `now` (a replay of history in tests) stands in for the moment of the freeze; without it,
+    the database says which records it counts (`FROZEN_AT_SQL`).
     """
     quarter = parse_period(period) if isinstance(period, str) else period
-    now = now or _now()
-    cutoff = check_freezable(quarter, now=now)
+    cutoff = check_freezable(quarter, now=now or _now())
     session.execute(
         text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
         {"ns": LOCK_FREEZE, "key": quarter.key},
     )
+    now = now or session.execute(text(FROZEN_AT_SQL)).scalar_one()
     won = session.execute(
         text(
             "INSERT INTO frozen_quarters (quarter, cutoff, frozen_at) VALUES (:q, :c, :f) "

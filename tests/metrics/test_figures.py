@@ -386,3 +386,37 @@ def test_marked_buckets_rewrite_only_the_cells_whose_counts_moved():
         ("live", p, TOWN_A[:9]) for p in ("2025-08", "2025Q3", "2025")
     }
     assert closed("2025-08") == closed("2025Q3") == closed("2025") == 1
+
+
+def test_an_upload_in_flight_during_a_freeze_is_in_neither_the_figure_nor_its_members():
+    """A late upload that began before a freeze and committed after it was in the frozen
+    member list but not in the frozen figure (1 against 2, found in review, session 14): the
+    freeze counted up to the worker's clock, while a record's received_at is the start of its
+    writing transaction. It now counts up to just before the oldest transaction still open."""
+    from api.schemas.hazards import InspectionCreate
+    from services.db import new_session
+    from services.inspections import record_inspection
+    from tests.builders import hazard_body, inspection_body
+
+    def body(day: int) -> dict:
+        hazard = hazard_body(deadline=f"2026-08-{day + 10}T18:00:00+08:00")
+        raw = inspection_body(unit, f"2026-08-{day}T10:00:00+08:00", hazards=[hazard])
+        return InspectionCreate.model_validate(raw).model_dump()
+
+    make_region_tree()
+    unit = make_unit(VILLAGE_A1)
+    with unit_of_work() as s:
+        record_inspection(s, SYSTEM, data=body(10))  # uploaded long before the freeze
+    upload = new_session()  # a phone's late upload, written but not yet committed
+    try:
+        record_inspection(upload, SYSTEM, data=body(11))
+        with unit_of_work() as s:
+            assert refresh.freeze_quarter(s, period="2026Q3")
+        upload.commit()
+    finally:
+        upload.close()
+    with unit_of_work() as s:
+        scope = read.resolve(s, actor=SYSTEM, region=COUNTY, period="2026Q3", view="frozen")
+        figure = read.figures(s, scope)["metrics"]["hazards_found"]["count"]
+        listed = read.members(s, scope, metric="hazards_found", limit=500)["total"]
+    assert (figure, listed) == (1, 1)
