@@ -161,9 +161,11 @@ def check_freezable(quarter: Period, *, now: datetime | None = None) -> datetime
 # worker's clock was used, and an upload that began before it and committed after the freeze
 # was in a frozen member list but not in its figure (1 against 2, found in review).
 # pg_stat_activity shows another role's transactions only to pg_read_all_stats: the API and the
-# worker share one database role in every shipped deployment.
+# worker share one database role in every shipped deployment. Never before the cut-off: a
+# transaction left open for days must not take the records of those days out of the quarter.
 FROZEN_AT_SQL = """
-    SELECT least(now(), min(a.xact_start) - interval '1 microsecond')
+    SELECT greatest(CAST(:cutoff AS timestamptz),
+                    least(now(), min(a.xact_start) - interval '1 microsecond'))
     FROM pg_stat_activity a
     WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
       AND a.backend_type = 'client backend' AND a.xact_start IS NOT NULL
@@ -184,7 +186,7 @@ def freeze_quarter(session: Session, *, period: Period | str, now: datetime | No
         text("SELECT pg_advisory_xact_lock(:ns, hashtext(:key))"),
         {"ns": LOCK_FREEZE, "key": quarter.key},
     )
-    now = now or session.execute(text(FROZEN_AT_SQL)).scalar_one()
+    now = now or session.execute(text(FROZEN_AT_SQL), {"cutoff": cutoff}).scalar_one()
     won = session.execute(
         text(
             "INSERT INTO frozen_quarters (quarter, cutoff, frozen_at) VALUES (:q, :c, :f) "
