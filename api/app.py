@@ -77,6 +77,7 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 if not value.isdigit() or int(value) > self.max_body:
@@ -84,7 +85,12 @@ class BodyLimitMiddleware:
                     return
                 await self.app(scope, receive, send)  # the server holds it to its length
                 return
-        await self._counted(scope, receive, send)
+            if name == b"transfer-encoding":
+                chunked = True
+        if chunked:
+            await self._counted(scope, receive, send)
+        else:  # neither header: no body (a GET), nothing to count
+            await self.app(scope, receive, send)
 
     async def _counted(self, scope: Any, receive: Any, send: Any) -> None:
         """A body of no stated length: counted as it arrives. Past the limit the client gets
