@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, not_, or_, select
+from sqlalchemy import Select, and_, select, text
 from sqlalchemy.orm import Session
 
 from services import audit, outbox
@@ -19,6 +19,7 @@ from services.actors import Actor
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.hazards.service import create_hazard
 from services.idempotency import content_hash
+from services.metrics.definitions import on_roster as on_roster_sql
 from services.models import Hazard, SelfReport, SelfReportVersion, Unit
 from services.periods import Period, parse_quarter
 from services.regions import check_code, contains, get_region, in_subtree
@@ -38,15 +39,11 @@ def report_deadline(period: Period) -> datetime:
 
 
 def on_roster(period: Period) -> Any:
-    """Units operating at some time of the quarter (closed ones only if closed within it, and
-    reopened ones unless closed all through it): the figures' rule, definitions.on_roster."""
-    return and_(
-        or_(Unit.operating_since.is_(None), Unit.operating_since <= period.last_day),
-        or_(Unit.closed_on.is_(None), Unit.closed_on > period.first_day),
-        or_(
-            Unit.closed_gaps.is_(None),
-            not_(Unit.closed_gaps.contains(func.daterange(period.first_day, period.end_month))),
-        ),
+    """Units on the quarter's roster (operating at some time of it), by the figures' own rule
+    (definitions.on_roster) on the units table."""
+    first, end = "CAST(:roster_first AS date)", "CAST(:roster_end AS date)"
+    return text(on_roster_sql(first, end, Unit.__tablename__)).bindparams(
+        roster_first=period.first_month, roster_end=period.end_month
     )
 
 

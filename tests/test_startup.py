@@ -28,23 +28,26 @@ print(json.dumps({"healthz": healthz, "worker_app": "worker.app" in started, "la
 """
 
 
-def test_the_api_loads_the_celery_producer_before_serving_even_with_the_broker_down(database):
-    env = {
-        **os.environ,
-        "HAZARDTRACK_DATABASE_URL": database,
-        # Nothing listens there: start-up must neither wait for nor fail on the broker.
-        "HAZARDTRACK_BROKER_URL": "redis://127.0.0.1:1/0",
-    }
+def _probe(script: str, **env: str) -> dict:
+    """Run `script` in a fresh interpreter with these settings; the JSON of its last line."""
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE],
+        [sys.executable, "-c", script],
         cwd=ROOT,
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# Nothing listens there: start-up must neither wait for nor fail on the broker.
+NO_BROKER = "redis://127.0.0.1:1/0"
+
+
+def test_the_api_loads_the_celery_producer_before_serving_even_with_the_broker_down(database):
+    report = _probe(_PROBE, HAZARDTRACK_DATABASE_URL=database, HAZARDTRACK_BROKER_URL=NO_BROKER)
     assert report["healthz"] == 200
     # Loaded at the first write instead, Celery's import held the GIL for ~0.9 s of CPU while
     # the process served (BENCHMARKS.md, figure 3: a fresh API process's first write).
@@ -52,13 +55,14 @@ def test_the_api_loads_the_celery_producer_before_serving_even_with_the_broker_d
     assert report["later"] == []
 
 
+# The app without its lifespan (which would open pools to a database that may be away):
+# readiness opens its own connection.
 _READY_PROBE = """
 import json
 from fastapi.testclient import TestClient
 from api.app import create_app
 
-with TestClient(create_app()) as client:
-    r = client.get("/readyz")
+r = TestClient(create_app()).get("/readyz")
 print(json.dumps({"status": r.status_code, "body": r.json()}))
 """
 
@@ -66,29 +70,17 @@ print(json.dumps({"status": r.status_code, "body": r.json()}))
 def test_a_broker_outage_does_not_take_the_api_out_of_service(database):
     """Readiness is the database's: with Redis down every replica went NotReady at once, and
     the writes that keep their marks in PostgreSQL through the outage had nowhere to go."""
-    env = {**os.environ, "HAZARDTRACK_DATABASE_URL": database}
-    env["HAZARDTRACK_BROKER_URL"] = "redis://127.0.0.1:1/0"  # nothing listens there
-    done = subprocess.run(
-        [sys.executable, "-c", _READY_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    report = _probe(
+        _READY_PROBE, HAZARDTRACK_DATABASE_URL=database, HAZARDTRACK_BROKER_URL=NO_BROKER
     )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {
         "status": 200,
         "body": {"status": "ok", "database": "ok", "broker": "unavailable"},
     }
     # With the database away it is not ready.
-    env["HAZARDTRACK_DATABASE_URL"] = "postgresql://postgres@127.0.0.1:1/nowhere"
-    done = subprocess.run(
-        [sys.executable, "-c", _READY_PROBE.replace("with TestClient(create_app()) as client:",
-                                                    "client = TestClient(create_app())\nif 1:")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = _probe(
+        _READY_PROBE,
+        HAZARDTRACK_DATABASE_URL="postgresql://postgres@127.0.0.1:1/nowhere",
+        HAZARDTRACK_BROKER_URL=NO_BROKER,
+    )
     assert report["status"] == 503 and report["body"]["database"].startswith("unavailable")

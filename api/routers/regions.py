@@ -4,12 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import AdminUser, AnyUser, Cursor, Db
+from api.deps import AdminUser, AnyUser, Cursor, Db, Limit
 from api.schemas.common import Page
 from api.schemas.regions import RegionPut, RegionRead
 from services import regions
 from services.models import Region
-from services.pagination import MAX_LIMIT, paginate
+from services.pagination import paginate
 
 router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
 Code = Annotated[str, Path(pattern=r"^[0-9]{12}$", description="12-digit division code")]
@@ -33,7 +33,7 @@ def list_regions(
     actor: AnyUser,
     parent: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     # Pages like every list; 500 by default, so a township's villages come in one.
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 500")] = 500,
+    limit: Limit = 500,
     cursor: Cursor = None,
 ) -> Any:
     """Children of `parent`; without it, the top regions (an admin) or the caller's subtree."""
