@@ -197,13 +197,23 @@ def _covered_by_month_sql(inspections: str) -> str:
 
 
 def _targets_sql(grid: bool) -> str:
-    """The targets (region_code, period, first_month, end_month) from the statement's lists."""
+    """The targets (region_code, period, first_month, end_month) from the statement's lists,
+    with the counts that depend on the region alone (units on the roster all along, `always`)
+    or on the period alone (its reporting quarters, `pqn`): joined to the 300 leaves and 37
+    periods of a grid before they are crossed, not to each of its 11,100 targets."""
+    periods = """(SELECT p.*, COALESCE(pqn.quarters, 0) AS quarters
+                  FROM p LEFT JOIN pqn USING (period)) p"""
+    always = """LEFT JOIN always a USING (region_code)"""
+    cols = "COALESCE(a.units, 0) AS always_units, COALESCE(a.required, 0) AS always_required"
     if grid:
-        return "SELECT l.region_code, p.* FROM unnest(CAST(:t_leaves AS text[])) l(region_code), p"
-    return """
-        SELECT x.region_code, p.*
+        return f"""
+        SELECT l.region_code, p.*, {cols}
+        FROM unnest(CAST(:t_leaves AS text[])) l(region_code) {always} CROSS JOIN {periods}
+        """
+    return f"""
+        SELECT x.region_code, p.*, {cols}
         FROM unnest(CAST(:t_region AS text[]), CAST(:t_period AS text[])) x(region_code, period)
-        JOIN p USING (period)
+        JOIN {periods} USING (period) {always}
     """
 
 
@@ -228,19 +238,15 @@ STORED_CELLS = f"""
         ) c
     )"""
 # Joined to the targets like the other parts: the targets whose counts differ from the stored
-# cell's or that have none (`tid` missing), then the stored cells of regions no longer among
-# the leaves (`gone`, to delete). Comparing in the same join saves materialising every
-# computed cell and matching them to the stored ones a second time.
+# cell's or that have none (`tid` missing), and the stored cells that match no target (`gone`,
+# to delete: their region is no longer among the leaves). Comparing in the same join saves
+# materialising every computed cell and matching them to the stored ones a second time.
 STORED_DIFF = f"""
-    LEFT JOIN old o USING (region_code, period)
+    FULL JOIN old o ON o.region_code = t.region_code AND o.period = t.period
     ) c
-    WHERE c.tid IS NULL
+    WHERE c.gone OR c.tid IS NULL
        OR ({", ".join("c." + x for x in CELL_COUNTS)})
           IS DISTINCT FROM ({", ".join("c.stored_" + x for x in CELL_COUNTS)})
-    UNION ALL
-    SELECT o.region_code, o.period, {", ".join("NULL" for _ in CELL_COUNTS)}, o.tid,
-           {", ".join("NULL" for _ in CELL_COUNTS)}, true
-    FROM old o WHERE NOT (o.region_code = ANY(CAST(:t_leaves AS text[])))
     """
 
 
@@ -290,7 +296,7 @@ def cells_sql(
     stored_cols = ""
     if stored:
         stored_cols = ", o.tid, " + ", ".join(f"o.{c} AS stored_{c}" for c in CELL_COUNTS)
-        stored_cols += ", false AS gone"
+        stored_cols += ", t.region_code IS NULL AS gone"
     # Units that open or close within the span (`roe`), counted per target period. In a grid
     # every roster unit's region is a target leaf, so they are crossed with the periods alone
     # (730 units x 37 periods for a province slice, -5 % of its CPU), not joined to each of
@@ -306,13 +312,9 @@ def cells_sql(
         SELECT * FROM unnest(CAST(:p_key AS text[]), CAST(:p_first AS date[]),
                              CAST(:p_end AS date[])) AS p(period, first_month, end_month)
     ),
-    t AS MATERIALIZED ({_targets_sql(grid)}),
-    {STORED_CELLS + "," if stored else ""}
     -- The quarters whose reports each period counts: itself, or a year's four.
     pq AS ({d.reporting_quarters("p")}),
-    tq AS (SELECT t.region_code, pq.* FROM t JOIN pq USING (period)),
-    -- Each month of the span with its month's, quarter's and year's keys and bounds.
-    mb AS MATERIALIZED ({MONTH_PERIODS.format(months=":s_months")}),
+    pqn AS (SELECT period, count(*) AS quarters FROM pq GROUP BY period),
     ro AS MATERIALIZED (
         SELECT ro0.*,
                -- on the roster in every target period (most units): counted once per region
@@ -320,6 +322,16 @@ def cells_sql(
         FROM ({rel["ro"]}) ro0
         WHERE {_of_leaves("ro0.region_code", grid)}
     ),
+    always AS (
+        SELECT region_code, count(*) AS units,
+               count(*) FILTER (WHERE reporting_required) AS required
+        FROM ro WHERE always GROUP BY region_code
+    ),
+    t AS MATERIALIZED ({_targets_sql(grid)}),
+    {STORED_CELLS + "," if stored else ""}
+    tq AS (SELECT t.region_code, pq.* FROM t JOIN pq USING (period)),
+    -- Each month of the span with its month's, quarter's and year's keys and bounds.
+    mb AS MATERIALIZED ({MONTH_PERIODS.format(months=":s_months")}),
     -- Additive counts are taken once per (region, month) and summed into each period key, so
     -- a hazard is read once however many periods (month, quarter, year) contain it.
     hzm AS (
@@ -384,11 +396,6 @@ def cells_sql(
         SELECT mq.region_code, mq.y_key, {", ".join(year_sums)}
         FROM mq GROUP BY mq.region_code, mq.y_key
     ),
-    always AS (
-        SELECT region_code, count(*) AS units,
-               count(*) FILTER (WHERE reporting_required) AS required
-        FROM ro WHERE always GROUP BY region_code
-    ),
     -- The units that are not on the roster all along.
     roe AS MATERIALIZED (SELECT * FROM ro WHERE NOT always),
     edge AS (
@@ -399,7 +406,6 @@ def cells_sql(
     ),
     -- Required unit-quarters: the units required all along once per quarter of the period,
     -- the others per quarter they were on the roster in.
-    pqn AS (SELECT period, count(*) AS quarters FROM pq GROUP BY period),
     req AS (
         SELECT {req_key}.region_code, tq.period, count(*) AS edge_required
         FROM {req_from} JOIN roe ro ON {req_on}
@@ -407,21 +413,19 @@ def cells_sql(
         GROUP BY {req_key}.region_code, tq.period
     )
     {"SELECT * FROM (" if stored else ""}
-    SELECT t.region_code, t.period,
+    SELECT {"COALESCE(t.region_code, o.region_code) AS region_code, "
+              "COALESCE(t.period, o.period) AS period" if stored else "t.region_code, t.period"},
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
         COALESCE(mcp.inspections, 0) AS inspections,
         COALESCE({"covi" if probe_coverage else "mcp"}.units_inspected, 0) AS units_inspected,
-        COALESCE(always.units, 0) + COALESCE(edge.units, 0) AS roster_units,
-        COALESCE(always.required, 0) * COALESCE(pqn.quarters, 0)
-            + COALESCE(req.edge_required, 0) AS required_units,
+        t.always_units + COALESCE(edge.units, 0) AS roster_units,
+        t.always_required * t.quarters + COALESCE(req.edge_required, 0) AS required_units,
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in REPORT_COUNTS)}
         {stored_cols}
     FROM t
     LEFT JOIN mcp USING (region_code, period)
     {"LEFT JOIN covi USING (region_code, period)" if probe_coverage else ""}
-    LEFT JOIN always USING (region_code)
     LEFT JOIN edge USING (region_code, period)
-    LEFT JOIN pqn USING (period)
     LEFT JOIN req USING (region_code, period)
     {STORED_DIFF if stored else ""}
     """
