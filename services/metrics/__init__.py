@@ -1,10 +1,5 @@
-"""The county's figures: definitions, computation into cells, refresh, and reads."""
+"""The county's figures: definitions, computation into cells, refresh, and reads.
 
-from services.metrics.refresh import (
-    freeze_quarter,
-    overdue_sweep,
-    recompute_all,
-    recompute_marked,
-)
-
-__all__ = ["freeze_quarter", "overdue_sweep", "recompute_all", "recompute_marked"]
+Nothing is imported here: the models take the hazards' counting rules from `definitions`,
+which must load without the modules that import the models.
+"""

@@ -17,15 +17,54 @@ month (found_month, inspected_month), so no time-zone arithmetic happens here.
 
 from __future__ import annotations
 
+# -- how a hazard counts ----------------------------------------------------------------------
+# The state rules are applied once per hazard state, not in each figure's predicate: a hazard's
+# `count_class` and `overdue_after` follow from its state, deadline, closure and submission.
+# The hazards table keeps both as generated columns (written with the row, migration 0009), in
+# the index the figures group by, so a recompute reads them from the index instead of walking
+# each hazard's row to its timestamps; the frozen view applies the same rules to the state it
+# rebuilds from the events. tests/metrics/test_count_class.py checks the table's columns against
+# these rules.
+
+VOIDED, CLOSED_ON_TIME_CLASS, CLOSED_LATE_CLASS, OPEN_CLASS = 0, 1, 2, 3
+
+
+def count_class(state: str, deadline: str, closed_at: str) -> str:
+    """0 voided; 1 closed on or before the deadline that counts (on-the-spot fixes have none);
+    2 closed after it; 3 open (reported, rectifying or rectified)."""
+    return (
+        f"CASE WHEN {state} = 'voided' THEN {VOIDED} "
+        f"WHEN {state} = 'closed' AND ({deadline} IS NULL OR {closed_at} <= {deadline}) "
+        f"THEN {CLOSED_ON_TIME_CLASS} "
+        f"WHEN {state} = 'closed' THEN {CLOSED_LATE_CLASS} ELSE {OPEN_CLASS} END"
+    )
+
+
+def overdue_after(state: str, deadline: str, submitted_at: str) -> str:
+    """When an open hazard becomes overdue: its deadline, unless it awaits verification of a fix
+    submitted on or before the deadline; NULL for a hazard that cannot be overdue."""
+    return (
+        f"CASE WHEN {state} IN ('reported', 'rectifying', 'rectified') "
+        f"AND NOT ({state} = 'rectified' AND {submitted_at} IS NOT NULL "
+        f"AND {submitted_at} <= {deadline}) THEN {deadline} END"
+    )
+
+
+# The generated columns of `hazards` (services/models/hazards.py; migration 0009 wrote them
+# out as they were then).
+COUNT_CLASS_COLUMN = count_class("status", "deadline", "closed_at")
+OVERDUE_AFTER_COLUMN = overdue_after("status", "deadline", "submitted_at")
+
 # -- relations -----------------------------------------------------------------------------
 
 HAZARDS_LIVE = """
     SELECT h.id, h.unit_id, h.region_code, h.level, h.source, h.found_at, h.found_month,
-           h.status AS state, h.deadline, h.closed_at, h.submitted_at
+           h.status AS state, h.deadline, h.closed_at, h.submitted_at, h.count_class,
+           h.overdue_after
     FROM hazards h
 """
 
-HAZARDS_AS_OF = """
+_HAZARD_STATES_AS_OF = """
     SELECT h.id, h.unit_id, h.region_code, h.level, h.source, h.found_at, h.found_month,
            COALESCE(ev.state,
                     CASE WHEN h.handling = 'on_the_spot' THEN 'closed' ELSE 'reported' END)
@@ -47,6 +86,11 @@ HAZARDS_AS_OF = """
         WHERE e.hazard_id = h.id AND e.at <= :cutoff AND e.received_at <= :frozen_at
     ) ev ON true
     WHERE h.received_at <= :frozen_at AND h.found_at <= :cutoff
+"""
+HAZARDS_AS_OF = f"""
+    SELECT x.*, {count_class("x.state", "x.deadline", "x.closed_at")} AS count_class,
+           {overdue_after("x.state", "x.deadline", "x.submitted_at")} AS overdue_after
+    FROM ({_HAZARD_STATES_AS_OF}) x
 """
 
 INSPECTIONS_LIVE = """
@@ -100,17 +144,11 @@ def relations(view: str) -> dict[str, str]:
 
 # -- predicates on the hazard state `s` ----------------------------------------------------
 
-OPEN = "s.state IN ('reported', 'rectifying', 'rectified')"
-FOUND = "s.state <> 'voided'"  # found in the period, voided ones excluded
-CLOSED = "s.state = 'closed'"  # verified (销号), or fixed on the spot
-# On time: closed on or before the deadline that counts; on-the-spot fixes have none.
-CLOSED_ON_TIME = f"{CLOSED} AND (s.deadline IS NULL OR s.closed_at <= s.deadline)"
-# Overdue at the cut-off: open, deadline passed, and not awaiting verification of a fix
-# submitted on or before the deadline.
-OVERDUE = (
-    f"{OPEN} AND s.deadline < :cutoff AND NOT (s.state = 'rectified' "
-    "AND s.submitted_at IS NOT NULL AND s.submitted_at <= s.deadline)"
-)
+FOUND = f"s.count_class <> {VOIDED}"  # found in the period, voided ones excluded
+# Closed: verified (销号), or fixed on the spot.
+CLOSED = f"s.count_class IN ({CLOSED_ON_TIME_CLASS}, {CLOSED_LATE_CLASS})"
+CLOSED_ON_TIME = f"s.count_class = {CLOSED_ON_TIME_CLASS}"
+OVERDUE = "s.overdue_after < :cutoff"  # overdue at the cut-off
 
 HAZARD_PREDICATES = {
     "found": FOUND,

@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -23,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.metrics.definitions import COUNT_CLASS_COLUMN, OVERDUE_AFTER_COLUMN
 from services.models.base import Base, RegionCode
 
 
@@ -38,7 +41,14 @@ class Hazard(Base):
             "status IN ('reported', 'rectifying', 'rectified', 'closed', 'voided')", name="status"
         ),
         CheckConstraint("handling = 'on_the_spot' OR deadline IS NOT NULL", name="deadline"),
-        Index("ix_hazards_region_month", "region_code", "found_month"),
+        # Covers the figures' grouping (services/metrics/compute.py): every column a hazard
+        # count reads is in the index, so a recompute never visits the rows.
+        Index(
+            "ix_hazards_region_month",
+            "region_code",
+            "found_month",
+            postgresql_include=["level", "count_class", "overdue_after"],
+        ),
         Index(
             "ix_hazards_open_deadline",
             "deadline",
@@ -80,6 +90,14 @@ class Hazard(Base):
     governance_plan: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     request_hash: Mapped[str] = mapped_column(String(64))
+    # How the hazard counts in the figures, and from when it is overdue: the figures' rules
+    # (services/metrics/definitions.py), applied by PostgreSQL whenever the row is written.
+    count_class: Mapped[int] = mapped_column(
+        SmallInteger, Computed(COUNT_CLASS_COLUMN, persisted=True)
+    )
+    overdue_after: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), Computed(OVERDUE_AFTER_COLUMN, persisted=True)
+    )
 
 
 class HazardEvent(Base):
