@@ -26,7 +26,7 @@ from bench.bench_recompute import BASELINE_SQL  # noqa: E402
 
 PARTS = {
     "t": "the targets (leaves x periods, crossed in SQL), fixed cost",
-    "hzm": "hazards grouped by region and month (the baseline's work)",
+    "hzm": "hazards grouped by region and month (from the index; the baseline reads rows)",
     "insm": "inspections grouped by region and month",
     "covm": "units first inspected in each month, quarter and year, by unit",
     "repq": "reports of the roster's units, per quarter",
