@@ -53,10 +53,10 @@ _GAUGES_SQL = text(
       (SELECT count(*) FROM (SELECT DISTINCT region_code, month FROM metric_marks) b) AS marks,
       (SELECT coalesce(extract(epoch FROM now() - min(marked_at)), 0) FROM metric_marks) AS age,
       (SELECT count(*) FROM hazards
+        -- the first two conditions find the candidates in the open-deadline index; the
+        -- stored overdue_after is the figures' own rule (services/metrics/definitions.py)
         WHERE status IN ('reported', 'rectifying', 'rectified')
-          AND deadline < now()
-          AND NOT (status = 'rectified' AND submitted_at IS NOT NULL
-                   AND submitted_at <= deadline)) AS overdue
+          AND deadline < now() AND overdue_after < now()) AS overdue
     """
 )
 
