@@ -72,6 +72,16 @@ FROM hazards
 GROUP BY region_code, found_month, level
 """
 
+# Printed beside figure 1 for context (--skip-tz leaves them out): name, SQL, what it is compared to.
+BASELINE_VARIANTS = [
+    ("baseline_sql_tz_at_query_time", BASELINE_TZ_SQL, "same SQL on stored found_month"),
+    (
+        "baseline_sql_over_stored_count_class",
+        BASELINE_STORED_CLASS_SQL,
+        "the baseline, over the state columns of each row",
+    ),
+]
+
 
 def same_settings(conn) -> None:
     """The settings the worker's cell statements run with (services/metrics/compute.py)."""
@@ -283,25 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     # 1. baseline (parallel query as configured) and the recompute with two workers, in rounds.
     base = time_sql(url, BASELINE_SQL, parallel=True, repeat=repeat)
     if not args.skip_tz:
-        base_tz = time_sql(url, BASELINE_TZ_SQL, parallel=True, repeat=repeat)
-        common.report(
-            "baseline_sql_tz_at_query_time",
-            base_tz,
-            "s",
-            baseline=base,
-            baseline_name="same SQL on stored found_month",
-            extra={"scale": args.scale, "hazards": hazards},
-        )
-    if not args.skip_tz:
-        base_class = time_sql(url, BASELINE_STORED_CLASS_SQL, parallel=True, repeat=repeat)
-        common.report(
-            "baseline_sql_over_stored_count_class",
-            base_class,
-            "s",
-            baseline=base,
-            baseline_name="the baseline, over the state columns of each row",
-            extra={"scale": args.scale, "hazards": hazards},
-        )
+        for variant, sql, label in BASELINE_VARIANTS:
+            common.report(
+                variant,
+                time_sql(url, sql, parallel=True, repeat=repeat),
+                "s",
+                baseline=base,
+                baseline_name=label,
+                extra={"scale": args.scale, "hazards": hazards},
+            )
     if args.explain:
         common.say(explain(url, BASELINE_SQL, parallel=True))
 

@@ -293,8 +293,13 @@ def cells_sql(
     month_cols += [f"CAST(NULL AS bigint) AS {c}" for c in REPORT_COUNTS]
     covered = _seen_sql(rel["i"]) if probe_coverage else _covered_by_month_sql(rel["i"])
     # Compared with the stored cells: their address and counts beside each target's.
-    stored_cols = ""
+    stored_cols, keys = "", "t.region_code, t.period"
     if stored:
+        # A stored cell that matches no target (`gone`) has only its own keys.
+        keys = (
+            "COALESCE(t.region_code, o.region_code) AS region_code, "
+            "COALESCE(t.period, o.period) AS period"
+        )
         stored_cols = ", o.tid, " + ", ".join(f"o.{c} AS stored_{c}" for c in CELL_COUNTS)
         stored_cols += ", t.region_code IS NULL AS gone"
     # Units that open or close within the span (`roe`), counted per target period. In a grid
@@ -413,8 +418,7 @@ def cells_sql(
         GROUP BY {req_key}.region_code, tq.period
     )
     {"SELECT * FROM (" if stored else ""}
-    SELECT {"COALESCE(t.region_code, o.region_code) AS region_code, "
-              "COALESCE(t.period, o.period) AS period" if stored else "t.region_code, t.period"},
+    SELECT {keys},
         {", ".join(f"COALESCE(mcp.{c}, 0) AS {c}" for c in HAZARD_COUNTS)},
         COALESCE(mcp.inspections, 0) AS inspections,
         COALESCE({"covi" if probe_coverage else "mcp"}.units_inspected, 0) AS units_inspected,

@@ -28,9 +28,7 @@ CUTOFFS = [DEADLINE - HOUR, DEADLINE, DEADLINE + HOUR]
 def expected(state, deadline, closed_at, submitted_at, cutoff) -> dict[str, bool]:
     closed = state == "closed"
     awaiting_timely_fix = (
-        state == "rectified"
-        and None not in (submitted_at, deadline)
-        and submitted_at <= deadline
+        state == "rectified" and None not in (submitted_at, deadline) and submitted_at <= deadline
     )
     return {
         "found": state != "voided",
@@ -83,9 +81,7 @@ def test_generated_columns_count_every_state_as_the_rules_say(session):
     checked = 0
     for cutoff in CUTOFFS:
         rows = session.execute(
-            text(
-                f"SELECT s.id, s.count_class, s.overdue_after, {frozen}, {predicates} FROM h s"
-            ),
+            text(f"SELECT s.id, s.count_class, s.overdue_after, {frozen}, {predicates} FROM h s"),
             {"cutoff": cutoff},
         ).mappings()
         by_id = {c["id"]: c for c in cases}
