@@ -36,13 +36,14 @@ OVERDUE_AFTER = (
 
 
 def upgrade() -> None:
-    # One ALTER, so the table is rewritten once for both columns.
+    # The index goes first: the rewrite below rebuilds every index of the table, and this one
+    # is built again with its new columns after it. One ALTER, so the table is rewritten once.
+    op.drop_index("ix_hazards_region_month", table_name="hazards")
     op.execute(
         f"ALTER TABLE hazards "
         f"ADD COLUMN count_class smallint GENERATED ALWAYS AS ({COUNT_CLASS}) STORED, "
         f"ADD COLUMN overdue_after timestamptz GENERATED ALWAYS AS ({OVERDUE_AFTER}) STORED"
     )
-    op.drop_index("ix_hazards_region_month", table_name="hazards")
     op.create_index(
         "ix_hazards_region_month",
         "hazards",
