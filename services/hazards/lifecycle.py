@@ -53,7 +53,8 @@ def is_overdue(
     *, status: str, deadline: datetime | None, submitted_at: datetime | None, at: datetime
 ) -> bool:
     """Overdue at `at`: open, past its deadline, and not awaiting verification of a fix
-    submitted on or before that deadline."""
+    submitted on or before that deadline. The figures' rule (definitions.overdue_after, kept
+    on the row), in Python for the records a write renders without reading them back."""
     if status not in OPEN_STATES or deadline is None or deadline >= at:
         return False
     awaiting_timely_fix = (

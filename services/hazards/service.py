@@ -7,7 +7,7 @@ from collections.abc import Container
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, not_, or_, select
+from sqlalchemy import Select, and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from services import audit, outbox
@@ -74,17 +74,14 @@ def list_events(session: Session, hazard_id: uuid.UUID) -> list[HazardEvent]:
 
 
 def overdue_clause(at: datetime) -> Any:
-    """SQL twin of lifecycle.is_overdue, for lists."""
+    """Overdue at `at`, for lists: the figures' rule as the row keeps it (`overdue_after`,
+    services/metrics/definitions.py). The status and deadline terms let the open-deadline index
+    find the candidates; COALESCE keeps the clause from being NULL, so `not_` is its complement
+    (with the caller's deadline IS NULL)."""
     return and_(
         Hazard.status.in_(OPEN_STATES),
         Hazard.deadline < at,
-        not_(
-            and_(
-                Hazard.status == "rectified",
-                Hazard.submitted_at.is_not(None),
-                Hazard.submitted_at <= Hazard.deadline,
-            )
-        ),
+        func.coalesce(Hazard.overdue_after < at, false()),
     )
 
 

@@ -384,6 +384,9 @@ def test_overdue_is_derived_from_deadline_and_submission(client, world):
     assert get(submitted_late)["overdue"] is True
     overdue = client.get("/api/v1/hazards?overdue=true", headers=world["township"]).json()["items"]
     assert {h["id"] for h in overdue} == {late["id"], submitted_late["id"]}
+    rest = client.get("/api/v1/hazards?overdue=false", headers=world["township"]).json()["items"]
+    assert on_time["id"] in {h["id"] for h in rest}
+    assert not {late["id"], submitted_late["id"]} & {h["id"] for h in rest}
     # Rejecting the timely fix makes it overdue again.
     event(client, world, on_time["id"], "reject", "2026-10-20T09:00:00+08:00", who="inspector")
     assert get(on_time)["overdue"] is True
